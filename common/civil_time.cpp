@@ -1,0 +1,63 @@
+// Naive calendar date-times and their conversion to day counts.
+#include "common/civil_time.hpp"
+
+#include <date/date.h>
+
+#include <chrono>
+#include <cstdio>
+
+namespace sunkeep {
+
+std::int64_t CivilTime::naive_epoch_seconds() const {
+  const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
+                                 date::day{static_cast<unsigned>(day)}};
+  const auto days = date::sys_days{ymd}.time_since_epoch().count();
+  return static_cast<std::int64_t>(days) * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+std::string CivilTime::to_device_string() const {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d/%02d/%02d %02d:%02d:%02d", year, month, day, hour, minute,
+                second);
+  return buf;
+}
+
+bool CivilTime::valid() const {
+  if (year < 1970 || year > 9999 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+      second < 0 || second > 59 || month < 1 || month > 12 || day < 1 || day > 31) {
+    return false;
+  }
+  const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
+                                 date::day{static_cast<unsigned>(day)}};
+  return ymd.ok();
+}
+
+CivilTime civil_from_naive_seconds(std::int64_t seconds) {
+  std::int64_t days = seconds / 86400;
+  std::int64_t rest = seconds % 86400;
+  if (rest < 0) {
+    rest += 86400;
+    days -= 1;
+  }
+  const date::year_month_day ymd{date::sys_days{date::days{days}}};
+  CivilTime t;
+  t.year = static_cast<int>(ymd.year());
+  t.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
+  t.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
+  t.hour = static_cast<int>(rest / 3600);
+  t.minute = static_cast<int>((rest % 3600) / 60);
+  t.second = static_cast<int>(rest % 60);
+  return t;
+}
+
+std::string format_rfc3339(UtcMillis t) {
+  std::int64_t seconds = t / 1000;
+  if (t % 1000 < 0) seconds -= 1;
+  const CivilTime c = civil_from_naive_seconds(seconds);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year, c.month, c.day, c.hour,
+                c.minute, c.second);
+  return buf;
+}
+
+}  // namespace sunkeep

@@ -1,0 +1,16 @@
+// Hex rendering of byte strings, for logs and the raw frame archive views.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace sunkeep {
+
+// Lower-case hex, two digits per byte, no separators.
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
+// Parses hex digits (white space ignored); returns false on an odd count or a non-hex character.
+bool from_hex(std::string_view text, std::string& out);
+
+}  // namespace sunkeep
