@@ -1,0 +1,67 @@
+// Tolerant reading of AlphaESS JSON payloads.
+#include "protocol/alphaess/json_fields.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/text.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+namespace sunkeep::alphaess {
+
+std::optional<Fields> parse_json_object(std::string_view payload, std::string& error) {
+  // ordered_json keeps the order of first appearance and lets a duplicate key overwrite.
+  nlohmann::ordered_json doc;
+  try {
+    doc = nlohmann::ordered_json::parse(payload);
+  } catch (const nlohmann::json::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+  if (!doc.is_object()) {
+    error = "payload is not a JSON object";
+    return std::nullopt;
+  }
+  Fields fields;
+  fields.reserve(doc.size());
+  for (const auto& [key, value] : doc.items()) {
+    fields.push_back({key, value.is_string() ? value.get<std::string>() : value.dump()});
+  }
+  return fields;
+}
+
+const std::string* find_field(const Fields& fields, std::string_view key) {
+  const auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.key == key; });
+  return it == fields.end() ? nullptr : &it->value;
+}
+
+std::optional<double> parse_number(std::string_view text) {
+  text = trim(text);
+  if (text.empty()) return std::nullopt;
+  if (text.front() == '+') text.remove_prefix(1);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  text = trim(text);
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "true" || lower == "1") return true;
+  if (lower == "false" || lower == "0") return false;
+  return std::nullopt;
+}
+
+std::string fields_to_json(const Fields& fields) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  for (const auto& f : fields) doc[f.key] = f.value;
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace sunkeep::alphaess
