@@ -1,0 +1,152 @@
+// Schema migrations. Append new steps; never edit one that has shipped.
+#include "storage/schema.hpp"
+
+#include <array>
+#include <string>
+
+namespace sunkeep::storage {
+
+namespace {
+
+// Version 1: devices, the raw frame archive, records, samples, events, config snapshots, commands.
+constexpr const char* migration_1 = R"sql(
+CREATE TABLE device (
+  id              INTEGER PRIMARY KEY,
+  vendor          TEXT NOT NULL,
+  serial          TEXT NOT NULL,
+  model           TEXT,
+  firmware        TEXT,
+  first_seen_ms   INTEGER NOT NULL,
+  last_seen_ms    INTEGER NOT NULL,
+  peer            TEXT,
+  clock_offset_ms INTEGER,                 -- device clock minus server clock
+  clock_samples   TEXT NOT NULL DEFAULT '[]',
+  parent_id       INTEGER REFERENCES device(id),
+  UNIQUE (vendor, serial)
+);
+
+-- Every frame, both directions, as sent (login passwords replaced before storage).
+CREATE TABLE frame (
+  id          INTEGER PRIMARY KEY,
+  device_id   INTEGER REFERENCES device(id),  -- NULL until the connection names a serial
+  peer        TEXT NOT NULL,
+  received_ms INTEGER NOT NULL,
+  direction   INTEGER NOT NULL,                -- 0 from the device, 1 to the device
+  command     INTEGER NOT NULL,
+  raw         BLOB NOT NULL
+);
+CREATE INDEX frame_by_device_time ON frame (device_id, received_ms);
+
+-- One row per telemetry record, keyed by the device's own naive clock reading.
+CREATE TABLE record (
+  device_id   INTEGER NOT NULL REFERENCES device(id),
+  kind        INTEGER NOT NULL,                -- 1 realtime, 2 five_min, 3 minute
+  device_time TEXT NOT NULL,                   -- "YYYY/MM/DD hh:mm:ss" as the device sent it
+  utc_ms      INTEGER NOT NULL,                -- device_time converted with the configured zone
+  received_ms INTEGER NOT NULL,
+  frame_id    INTEGER NOT NULL REFERENCES frame(id),
+  fields      TEXT NOT NULL,                   -- every key/value as sent, JSON
+  PRIMARY KEY (device_id, kind, device_time)
+) WITHOUT ROWID;
+
+CREATE TABLE series (
+  id        INTEGER PRIMARY KEY,
+  device_id INTEGER NOT NULL REFERENCES device(id),
+  name      TEXT NOT NULL,
+  unit      TEXT NOT NULL,
+  canonical INTEGER NOT NULL,
+  UNIQUE (device_id, name)
+);
+
+CREATE TABLE sample (
+  series_id INTEGER NOT NULL,
+  t_ms      INTEGER NOT NULL,
+  value     REAL NOT NULL,
+  PRIMARY KEY (series_id, t_ms)
+) WITHOUT ROWID;
+
+-- EventLog entries (source 'EventLog', keyed by device time and code) and other device messages.
+CREATE TABLE event (
+  id          INTEGER PRIMARY KEY,
+  device_id   INTEGER NOT NULL REFERENCES device(id),
+  source      TEXT NOT NULL,
+  device_time TEXT,
+  code        TEXT,
+  text        TEXT,
+  utc_ms      INTEGER NOT NULL,
+  received_ms INTEGER NOT NULL,
+  frame_id    INTEGER NOT NULL REFERENCES frame(id)
+);
+CREATE UNIQUE INDEX event_log_entry ON event (device_id, device_time, code) WHERE source = 'EventLog';
+CREATE INDEX event_by_time ON event (device_id, utc_ms);
+
+-- Configuration uploads; personal_keys lists the keys the API hides unless configured otherwise.
+CREATE TABLE config_snapshot (
+  id            INTEGER PRIMARY KEY,
+  device_id     INTEGER NOT NULL REFERENCES device(id),
+  received_ms   INTEGER NOT NULL,
+  last_seen_ms  INTEGER NOT NULL,
+  frame_id      INTEGER NOT NULL REFERENCES frame(id),
+  fields        TEXT NOT NULL,
+  personal_keys TEXT NOT NULL
+);
+CREATE INDEX config_by_device ON config_snapshot (device_id, id);
+
+-- Commands sunkeep sent (Resume only) and the device's answers.
+CREATE TABLE device_command (
+  device_id   INTEGER NOT NULL REFERENCES device(id),
+  cmd_index   TEXT NOT NULL,
+  command     TEXT NOT NULL,
+  sent_ms     INTEGER,
+  answered_ms INTEGER,
+  status      TEXT,
+  PRIMARY KEY (device_id, cmd_index)
+);
+)sql";
+
+// Version 2: connections refused before or while speaking (TLS firmware, bad frames), per peer
+// and reason, so the API can show why a device is not heard.
+constexpr const char* migration_2 = R"sql(
+CREATE TABLE rejection (
+  peer_host   TEXT NOT NULL,
+  reason      TEXT NOT NULL,
+  serial      TEXT,
+  count       INTEGER NOT NULL,
+  first_ms    INTEGER NOT NULL,
+  last_ms     INTEGER NOT NULL,
+  PRIMARY KEY (peer_host, reason)
+);
+)sql";
+
+constexpr std::array<const char*, 2> migrations{migration_1, migration_2};
+
+}  // namespace
+
+int latest_schema_version() { return static_cast<int>(migrations.size()); }
+
+void migrate(Connection& db, int target_version) {
+  const auto current = static_cast<int>(db.query_int("PRAGMA user_version"));
+  if (current > latest_schema_version()) {
+    throw StorageError("database schema version " + std::to_string(current) +
+                       " is newer than this sunkeep supports (" + std::to_string(latest_schema_version()) + ")");
+  }
+  for (int version = current + 1; version <= target_version; ++version) {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(migrations[static_cast<std::size_t>(version - 1)]);
+      db.exec("PRAGMA user_version = " + std::to_string(version));
+      db.exec("COMMIT");
+    } catch (...) {
+      db.exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+void configure_durable(Connection& db) {
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA foreign_keys = OFF");
+}
+
+}  // namespace sunkeep::storage

@@ -1,0 +1,79 @@
+// A thin RAII layer over the SQLite C API: connections, prepared statements, errors as exceptions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sunkeep::storage {
+
+struct StorageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Statement;
+
+class Connection {
+ public:
+  enum class Mode { read_write, read_only };
+  // Opens (creating if needed, in read_write mode) the database file.
+  Connection(const std::string& path, Mode mode = Mode::read_write);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void exec(std::string_view sql);
+  Statement prepare(std::string_view sql);
+  [[nodiscard]] std::int64_t last_insert_rowid() const;
+  [[nodiscard]] int changes() const;
+  [[nodiscard]] sqlite3* handle() const { return db_; }
+  // The first column of the first row of a query, as an integer (0 when there is no row).
+  std::int64_t query_int(std::string_view sql);
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(Statement&& other) noexcept;
+  Statement& operator=(Statement&&) = delete;
+  Statement(const Statement&) = delete;
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, double value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, std::span<const std::uint8_t> blob);
+  Statement& bind_null(int index);
+  template <class T>
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+
+  // Advances; true while a row is available.
+  bool step();
+  // Runs a statement that returns no rows, then resets it for reuse.
+  void run();
+  void reset();
+
+  [[nodiscard]] bool is_null(int column) const;
+  [[nodiscard]] std::int64_t int64(int column) const;
+  [[nodiscard]] double real(int column) const;
+  [[nodiscard]] std::string text(int column) const;
+  [[nodiscard]] std::vector<std::uint8_t> blob(int column) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+}  // namespace sunkeep::storage

@@ -1,0 +1,232 @@
+// Storage operations on the writer's connection.
+#include "storage/store.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+namespace sunkeep::storage {
+
+Store::Store(Connection& db)
+    : db_(db),
+      find_device_(db.prepare("SELECT id FROM device WHERE vendor = ?1 AND serial = ?2")),
+      insert_device_(db.prepare(
+          "INSERT INTO device (vendor, serial, first_seen_ms, last_seen_ms, peer) VALUES (?1, ?2, ?3, ?3, ?4)")),
+      touch_device_(db.prepare("UPDATE device SET last_seen_ms = max(last_seen_ms, ?2), peer = ?3 WHERE id = ?1")),
+      set_info_(db.prepare(
+          "UPDATE device SET model = coalesce(?2, model), firmware = coalesce(?3, firmware) WHERE id = ?1")),
+      insert_frame_(db.prepare(
+          "INSERT INTO frame (device_id, peer, received_ms, direction, command, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")),
+      insert_record_(db.prepare(
+          "INSERT OR IGNORE INTO record (device_id, kind, device_time, utc_ms, received_ms, frame_id, fields) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
+      find_record_fields_(db.prepare(
+          "SELECT fields FROM record WHERE device_id = ?1 AND kind = ?2 AND device_time = ?3")),
+      find_series_(db.prepare("SELECT id FROM series WHERE device_id = ?1 AND name = ?2")),
+      insert_series_(db.prepare(
+          "INSERT INTO series (device_id, name, unit, canonical) VALUES (?1, ?2, ?3, ?4)")),
+      insert_sample_(db.prepare("INSERT OR IGNORE INTO sample (series_id, t_ms, value) VALUES (?1, ?2, ?3)")),
+      insert_event_(db.prepare(
+          "INSERT INTO event (device_id, source, device_time, code, text, utc_ms, received_ms, frame_id) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")),
+      insert_event_log_(db.prepare(
+          "INSERT OR IGNORE INTO event (device_id, source, device_time, code, text, utc_ms, received_ms, frame_id) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")),
+      latest_config_(db.prepare(
+          "SELECT id, fields FROM config_snapshot WHERE device_id = ?1 ORDER BY id DESC LIMIT 1")),
+      touch_config_(db.prepare("UPDATE config_snapshot SET last_seen_ms = ?2 WHERE id = ?1")),
+      insert_config_(db.prepare(
+          "INSERT INTO config_snapshot (device_id, received_ms, last_seen_ms, frame_id, fields, personal_keys) "
+          "VALUES (?1, ?2, ?2, ?3, ?4, ?5)")),
+      command_sent_(db.prepare(
+          "INSERT OR REPLACE INTO device_command (device_id, cmd_index, command, sent_ms) VALUES (?1, ?2, ?3, ?4)")),
+      command_answer_(db.prepare(
+          "INSERT INTO device_command (device_id, cmd_index, command, answered_ms, status) VALUES (?1, ?2, ?3, ?4, ?5) "
+          "ON CONFLICT (device_id, cmd_index) DO UPDATE SET answered_ms = excluded.answered_ms, "
+          "status = excluded.status")),
+      load_clock_(db.prepare("SELECT clock_samples FROM device WHERE id = ?1")),
+      save_clock_(db.prepare("UPDATE device SET clock_samples = ?2, clock_offset_ms = ?3 WHERE id = ?1")),
+      latest_record_(db.prepare(
+          "SELECT device_time, utc_ms FROM record WHERE device_id = ?1 AND kind = ?2 "
+          "ORDER BY device_time DESC LIMIT 1")),
+      rejection_(db.prepare(
+          "INSERT INTO rejection (peer_host, reason, serial, count, first_ms, last_ms) VALUES (?1, ?2, ?3, 1, ?4, ?4) "
+          "ON CONFLICT (peer_host, reason) DO UPDATE SET count = count + 1, last_ms = excluded.last_ms, "
+          "serial = coalesce(excluded.serial, serial)")) {}
+
+DeviceId Store::upsert_device(const std::string& vendor, const std::string& serial, UtcMillis seen,
+                              const std::string& peer) {
+  const auto key = std::make_pair(vendor, serial);
+  auto it = device_cache_.find(key);
+  DeviceId id = 0;
+  if (it != device_cache_.end()) {
+    id = it->second;
+  } else {
+    find_device_.bind(1, vendor).bind(2, serial);
+    if (find_device_.step()) {
+      id = find_device_.int64(0);
+      find_device_.reset();
+    } else {
+      find_device_.reset();
+      insert_device_.bind(1, vendor).bind(2, serial).bind(3, std::int64_t{seen}).bind(4, peer).run();
+      id = db_.last_insert_rowid();
+    }
+    device_cache_.emplace(key, id);
+  }
+  touch_device_.bind(1, id).bind(2, std::int64_t{seen}).bind(3, peer).run();
+  return id;
+}
+
+void Store::set_device_info(DeviceId device, const std::optional<std::string>& model,
+                            const std::optional<std::string>& firmware) {
+  set_info_.bind(1, device).bind(2, model).bind(3, firmware).run();
+}
+
+FrameId Store::archive_frame(const ArchivedFrame& frame) {
+  insert_frame_.bind(1, frame.device)
+      .bind(2, frame.peer)
+      .bind(3, std::int64_t{frame.received})
+      .bind(4, std::int64_t{static_cast<int>(frame.direction)})
+      .bind(5, std::int64_t{frame.command})
+      .bind(6, frame.raw)
+      .run();
+  return db_.last_insert_rowid();
+}
+
+std::int64_t Store::series_id(DeviceId device, const Sample& sample) {
+  const auto key = std::make_pair(device, sample.name);
+  if (auto it = series_cache_.find(key); it != series_cache_.end()) return it->second;
+  find_series_.bind(1, device).bind(2, sample.name);
+  std::int64_t id = 0;
+  if (find_series_.step()) {
+    id = find_series_.int64(0);
+    find_series_.reset();
+  } else {
+    find_series_.reset();
+    insert_series_.bind(1, device).bind(2, sample.name).bind(3, sample.unit)
+        .bind(4, std::int64_t{sample.canonical ? 1 : 0}).run();
+    id = db_.last_insert_rowid();
+  }
+  series_cache_.emplace(key, id);
+  return id;
+}
+
+InsertOutcome Store::insert_record(const RecordRow& record) {
+  insert_record_.bind(1, record.device)
+      .bind(2, std::int64_t{record.kind})
+      .bind(3, record.device_time)
+      .bind(4, std::int64_t{record.utc})
+      .bind(5, std::int64_t{record.received})
+      .bind(6, record.frame)
+      .bind(7, record.fields_json)
+      .run();
+  if (db_.changes() == 0) {
+    find_record_fields_.bind(1, record.device).bind(2, std::int64_t{record.kind}).bind(3, record.device_time);
+    const bool same = find_record_fields_.step() && find_record_fields_.text(0) == record.fields_json;
+    find_record_fields_.reset();
+    return same ? InsertOutcome::duplicate : InsertOutcome::conflict;
+  }
+  for (const auto& sample : record.samples) {
+    insert_sample_.bind(1, series_id(record.device, sample)).bind(2, std::int64_t{record.utc})
+        .bind(3, sample.value).run();
+  }
+  return InsertOutcome::inserted;
+}
+
+bool Store::insert_event(const EventRow& event) {
+  Statement& s = event.source == "EventLog" ? insert_event_log_ : insert_event_;
+  s.bind(1, event.device)
+      .bind(2, event.source)
+      .bind(3, event.device_time)
+      .bind(4, event.code)
+      .bind(5, event.text)
+      .bind(6, std::int64_t{event.utc})
+      .bind(7, std::int64_t{event.received})
+      .bind(8, event.frame)
+      .run();
+  return db_.changes() > 0;
+}
+
+bool Store::store_config(DeviceId device, UtcMillis received, FrameId frame, const std::string& fields_json,
+                         const std::string& personal_keys_json) {
+  latest_config_.bind(1, device);
+  if (latest_config_.step() && latest_config_.text(1) == fields_json) {
+    const std::int64_t id = latest_config_.int64(0);
+    latest_config_.reset();
+    touch_config_.bind(1, id).bind(2, std::int64_t{received}).run();
+    return false;
+  }
+  latest_config_.reset();
+  insert_config_.bind(1, device).bind(2, std::int64_t{received}).bind(3, frame).bind(4, fields_json)
+      .bind(5, personal_keys_json).run();
+  return true;
+}
+
+void Store::record_command_sent(DeviceId device, const std::string& cmd_index, const std::string& command,
+                                UtcMillis sent) {
+  command_sent_.bind(1, device).bind(2, cmd_index).bind(3, command).bind(4, std::int64_t{sent}).run();
+}
+
+void Store::record_command_answer(DeviceId device, const std::string& cmd_index, const std::string& command,
+                                  const std::string& status, UtcMillis answered) {
+  command_answer_.bind(1, device).bind(2, cmd_index).bind(3, command).bind(4, std::int64_t{answered})
+      .bind(5, status).run();
+}
+
+std::deque<std::int64_t>& Store::clock_samples(DeviceId device) {
+  auto it = clock_cache_.find(device);
+  if (it != clock_cache_.end()) return it->second;
+  std::deque<std::int64_t> samples;
+  load_clock_.bind(1, device);
+  if (load_clock_.step()) {
+    const auto parsed = nlohmann::json::parse(load_clock_.text(0), nullptr, false);
+    if (parsed.is_array()) {
+      for (const auto& v : parsed) {
+        if (v.is_number_integer()) samples.push_back(v.get<std::int64_t>());
+      }
+    }
+  }
+  load_clock_.reset();
+  return clock_cache_.emplace(device, std::move(samples)).first->second;
+}
+
+std::int64_t Store::add_clock_sample(DeviceId device, std::int64_t offset_ms) {
+  auto& samples = clock_samples(device);
+  samples.push_back(offset_ms);
+  while (samples.size() > clock_window) samples.pop_front();
+  const std::int64_t offset = *std::max_element(samples.begin(), samples.end());
+  save_clock_.bind(1, device).bind(2, nlohmann::json(samples).dump()).bind(3, offset).run();
+  return offset;
+}
+
+std::optional<std::int64_t> Store::clock_offset(DeviceId device) {
+  const auto& samples = clock_samples(device);
+  if (samples.empty()) return std::nullopt;
+  return *std::max_element(samples.begin(), samples.end());
+}
+
+std::optional<LatestRecord> Store::latest_record(DeviceId device, std::span<const int> kinds) {
+  std::optional<LatestRecord> newest;
+  for (int kind : kinds) {
+    latest_record_.bind(1, device).bind(2, std::int64_t{kind});
+    if (latest_record_.step()) {
+      LatestRecord candidate{latest_record_.text(0), latest_record_.int64(1)};
+      if (!newest || candidate.device_time > newest->device_time) newest = std::move(candidate);
+    }
+    latest_record_.reset();
+  }
+  return newest;
+}
+
+void Store::note_rejection(const std::string& peer_host, const std::string& reason,
+                           const std::optional<std::string>& serial, UtcMillis when) {
+  rejection_.bind(1, peer_host).bind(2, reason).bind(3, serial).bind(4, std::int64_t{when}).run();
+}
+
+void Store::drop_caches() {
+  series_cache_.clear();
+  device_cache_.clear();
+  clock_cache_.clear();
+}
+
+}  // namespace sunkeep::storage

@@ -1,0 +1,133 @@
+// Vendor-neutral storage operations on the writer's connection: devices, the raw frame archive,
+// records with their samples, events, config snapshots, commands, clock offsets.
+// Only the writer thread uses a Store; every call runs inside the writer's transaction.
+#pragma once
+
+#include "common/civil_time.hpp"
+#include "storage/sqlite.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace sunkeep::storage {
+
+using DeviceId = std::int64_t;
+using FrameId = std::int64_t;
+
+enum class Direction : int { from_device = 0, to_device = 1 };
+
+struct ArchivedFrame {
+  std::optional<DeviceId> device;
+  std::string peer;
+  UtcMillis received = 0;
+  Direction direction = Direction::from_device;
+  int command = 0;
+  std::span<const std::uint8_t> raw;
+};
+
+struct Sample {
+  std::string name;
+  std::string unit;
+  double value = 0;
+  bool canonical = false;
+};
+
+struct RecordRow {
+  DeviceId device = 0;
+  int kind = 0;
+  std::string device_time;  // normalised naive device clock reading
+  UtcMillis utc = 0;
+  UtcMillis received = 0;
+  FrameId frame = 0;
+  std::string fields_json;
+  std::vector<Sample> samples;
+};
+
+enum class InsertOutcome { inserted, duplicate, conflict };
+
+struct EventRow {
+  DeviceId device = 0;
+  std::string source;
+  std::optional<std::string> device_time;
+  std::optional<std::string> code;
+  std::optional<std::string> text;
+  UtcMillis utc = 0;
+  UtcMillis received = 0;
+  FrameId frame = 0;
+};
+
+// The newest telemetry record of a device, by its device clock reading.
+struct LatestRecord {
+  std::string device_time;
+  UtcMillis utc = 0;
+};
+
+class Store {
+ public:
+  // Number of clock-offset samples whose maximum is the device's offset (alphaess.md §5.7).
+  static constexpr std::size_t clock_window = 30;
+
+  explicit Store(Connection& db);
+
+  DeviceId upsert_device(const std::string& vendor, const std::string& serial, UtcMillis seen,
+                         const std::string& peer);
+  void set_device_info(DeviceId device, const std::optional<std::string>& model,
+                       const std::optional<std::string>& firmware);
+
+  FrameId archive_frame(const ArchivedFrame& frame);
+
+  // Inserts a record and its samples once; a second record with the same key is a duplicate
+  // (same fields) or a conflict (different fields), and the first is kept either way.
+  InsertOutcome insert_record(const RecordRow& record);
+
+  // False when an EventLog entry with the same (device, device time, code) is already stored.
+  bool insert_event(const EventRow& event);
+
+  // Stores a config snapshot unless it equals the device's latest one, which then only has its
+  // last-seen time updated. Returns true when a new snapshot was stored.
+  bool store_config(DeviceId device, UtcMillis received, FrameId frame, const std::string& fields_json,
+                    const std::string& personal_keys_json);
+
+  void record_command_sent(DeviceId device, const std::string& cmd_index, const std::string& command,
+                           UtcMillis sent);
+  void record_command_answer(DeviceId device, const std::string& cmd_index, const std::string& command,
+                             const std::string& status, UtcMillis answered);
+
+  // Adds a clock-offset sample (device clock as UTC minus receive time) and returns the
+  // device's offset: the maximum of the last `clock_window` samples. Persisted with the device.
+  std::int64_t add_clock_sample(DeviceId device, std::int64_t offset_ms);
+  std::optional<std::int64_t> clock_offset(DeviceId device);
+
+  std::optional<LatestRecord> latest_record(DeviceId device, std::span<const int> kinds);
+
+  void note_rejection(const std::string& peer_host, const std::string& reason,
+                      const std::optional<std::string>& serial, UtcMillis when);
+
+  // Forgets cached ids after a rolled-back transaction.
+  void drop_caches();
+
+ private:
+  std::int64_t series_id(DeviceId device, const Sample& sample);
+  std::deque<std::int64_t>& clock_samples(DeviceId device);
+
+  Connection& db_;
+  Statement find_device_, insert_device_, touch_device_, set_info_;
+  Statement insert_frame_, insert_record_, find_record_fields_;
+  Statement find_series_, insert_series_, insert_sample_;
+  Statement insert_event_, insert_event_log_;
+  Statement latest_config_, touch_config_, insert_config_;
+  Statement command_sent_, command_answer_;
+  Statement load_clock_, save_clock_;
+  Statement latest_record_;
+  Statement rejection_;
+  std::map<std::pair<DeviceId, std::string>, std::int64_t> series_cache_;
+  std::map<std::pair<std::string, std::string>, DeviceId> device_cache_;
+  std::map<DeviceId, std::deque<std::int64_t>> clock_cache_;
+};
+
+}  // namespace sunkeep::storage

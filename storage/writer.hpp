@@ -1,0 +1,107 @@
+// The single database writer: one thread owns the write connection and runs every session's
+// storage job in shared transactions (group commit). A job's completion handler runs, on the
+// caller's executor, only after the COMMIT holding that job has returned with full sync, so a
+// session that acks on completion never acks what is not on disk.
+//
+// Back-pressure: sessions wait for their job before reading more, so the queue never holds more
+// than one job per open connection; a slow disk delays acks and never drops work.
+#pragma once
+
+#include "storage/sqlite.hpp"
+#include "storage/store.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace sunkeep::storage {
+
+struct WriterStats {
+  std::uint64_t transactions = 0;
+  std::uint64_t jobs = 0;
+  std::uint64_t failed_jobs = 0;
+  std::uint64_t failed_commits = 0;
+};
+
+class Writer {
+ public:
+  using Job = std::function<void(Store&)>;
+  static constexpr std::size_t default_max_batch = 2048;
+
+  // Opens (creating its folder and file if needed) and migrates the database, then starts the thread.
+  explicit Writer(const std::string& path, std::size_t max_batch = default_max_batch);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // Runs `job` on the writer thread inside a transaction; completes with an empty error_code once
+  // committed, or an error if the job threw, the commit failed, or the writer is stopped.
+  // Takes the job by rvalue reference so that a co_await on it holds no temporary job object
+  // (g++ 12 destroys some temporaries of a co_await expression twice).
+  template <class Token>
+  auto async_commit(Job&& job, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler, Job j) {
+          auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler));
+          enqueue(std::move(j), std::make_unique<Completion<decltype(handler), decltype(work)>>(
+                                    std::move(handler), std::move(work)));
+        },
+        token, std::move(job));
+  }
+
+  // Commits what is queued, then ends the thread. Later jobs fail with operation_aborted.
+  void stop();
+
+  [[nodiscard]] WriterStats stats() const;
+
+ private:
+  struct CompletionBase {
+    virtual ~CompletionBase() = default;
+    virtual void complete(boost::system::error_code ec) = 0;
+  };
+
+  template <class Handler, class Work>
+  struct Completion final : CompletionBase {
+    Completion(Handler h, Work w) : handler(std::move(h)), work(std::move(w)) {}
+    void complete(boost::system::error_code ec) override {
+      auto executor = work.get_executor();
+      boost::asio::post(executor, [h = std::move(handler), ec]() mutable { std::move(h)(ec); });
+      work.reset();
+    }
+    Handler handler;
+    Work work;
+  };
+
+  struct Pending {
+    Job job;
+    std::unique_ptr<CompletionBase> completion;
+    boost::system::error_code result;
+  };
+
+  void enqueue(Job job, std::unique_ptr<CompletionBase> completion);
+  void run();
+  void commit_batch(std::deque<Pending>& batch);
+
+  std::size_t max_batch_;
+  std::unique_ptr<Connection> db_;
+  std::unique_ptr<Store> store_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  WriterStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace sunkeep::storage
