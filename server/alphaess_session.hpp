@@ -1,0 +1,88 @@
+// One AlphaESS device connection (alphaess.md §5): a coroutine on its own strand that parses the
+// stream, commits each frame durably, then acks it, and sends at most one Resume.
+#pragma once
+
+#include "common/time_zone.hpp"
+#include "config/config.hpp"
+#include "protocol/alphaess/encoder.hpp"
+#include "protocol/alphaess/frame_decoder.hpp"
+#include "protocol/alphaess/messages.hpp"
+#include "server/alphaess_ingest.hpp"
+#include "server/counters.hpp"
+#include "server/log_once.hpp"
+#include "server/session_registry.hpp"
+#include "storage/store.hpp"
+#include "storage/writer.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sunkeep::server {
+
+// What every AlphaESS session shares.
+struct AlphaEssShared {
+  AlphaEssShared(const config::AlphaEssConfig& cfg, storage::Writer& w)
+      : config(cfg), writer(w), zone(cfg.timezone) {}
+
+  const config::AlphaEssConfig& config;
+  storage::Writer& writer;
+  TimeZone zone;
+  SessionRegistry registry;
+  AlphaEssCounters counters;
+  LogOnce log_once;
+};
+
+class AlphaEssSession final : public SessionRegistry::Closable,
+                              public std::enable_shared_from_this<AlphaEssSession> {
+ public:
+  static constexpr std::size_t read_chunk = 4096;
+  static constexpr std::chrono::seconds write_timeout{30};
+
+  AlphaEssSession(boost::asio::ip::tcp::socket socket, AlphaEssShared& shared);
+
+  // Spawns the session's coroutine on its socket's strand.
+  static void start(const std::shared_ptr<AlphaEssSession>& session);
+
+  void close_from_elsewhere() override;
+
+ private:
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<bool> read_more();
+  boost::asio::awaitable<bool> handle(const alphaess::Frame& frame);
+  boost::asio::awaitable<bool> send(const alphaess::OutboundFrame& frame);
+  boost::asio::awaitable<bool> maybe_backfill();
+  boost::asio::awaitable<void> reject(const alphaess::Rejection& rejection);
+  boost::asio::awaitable<boost::system::error_code> commit(storage::Writer::Job&& job);
+  void bind_serial(const alphaess::Message& message, bool& binds);
+  void report(const alphaess::Frame& frame, const alphaess::Message& message,
+              const AlphaEssIngestResult& result);
+  void note_command_answer(const alphaess::Message& message);
+  [[nodiscard]] std::string who() const;
+  void close();
+
+  boost::asio::ip::tcp::socket socket_;
+  AlphaEssShared& shared_;
+  alphaess::FrameDecoder decoder_;
+  boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer write_timer_;
+  std::array<std::uint8_t, read_chunk> read_buffer_{};
+  std::string peer_;
+  std::string peer_host_;
+  std::string serial_;
+  std::optional<storage::DeviceId> device_;
+  std::optional<storage::LatestRecord> history_before_;
+  std::optional<std::int64_t> clock_offset_ms_;
+  std::optional<std::string> outstanding_command_;
+  std::chrono::steady_clock::time_point last_frame_;
+  bool backfill_point_passed_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace sunkeep::server

@@ -1,0 +1,126 @@
+// The sunkeep server.
+#include "server/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
+namespace sunkeep::server {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto shutdown_grace = std::chrono::seconds(10);
+
+tcp::acceptor bind_acceptor(asio::io_context& io, const config::Endpoint& where, const char* what) {
+  const tcp::endpoint endpoint(asio::ip::make_address(where.host), where.port);
+  tcp::acceptor acceptor(asio::make_strand(io));
+  try {
+    acceptor.open(endpoint.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(endpoint);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(std::string("cannot listen for ") + what + " on " + where.to_string() + ": " +
+                             e.code().message());
+  }
+  return acceptor;
+}
+
+}  // namespace
+
+Server::Server(config::Config config) : config_(std::move(config)), work_(asio::make_work_guard(io_)) {
+  writer_ = std::make_unique<storage::Writer>(config_.storage.path);
+  alphaess_ = std::make_unique<AlphaEssShared>(config_.alphaess, *writer_);
+  if (config_.alphaess.enabled) {
+    alphaess_acceptor_.emplace(bind_acceptor(io_, config_.alphaess.listen, "AlphaESS devices"));
+  }
+}
+
+Server::~Server() { stop(); }
+
+std::uint16_t Server::alphaess_port() const {
+  return alphaess_acceptor_ ? alphaess_acceptor_->local_endpoint().port() : 0;
+}
+
+void Server::spawn_accept_loop(tcp::acceptor& acceptor) {
+  asio::co_spawn(
+      acceptor.get_executor(),
+      [this, &acceptor]() -> asio::awaitable<void> {
+        asio::steady_timer backoff(acceptor.get_executor());
+        while (acceptor.is_open()) {
+          auto accepted = co_await acceptor.async_accept(asio::make_strand(io_), asio::as_tuple(asio::use_awaitable));
+          const boost::system::error_code ec = std::get<0>(accepted);
+          if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
+          if (ec) {
+            // Out of descriptors or similar: wait a little instead of spinning.
+            spdlog::warn("accept failed: {}", ec.message());
+            backoff.expires_after(std::chrono::milliseconds(100));
+            co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+          }
+          AlphaEssSession::start(std::make_shared<AlphaEssSession>(std::move(std::get<1>(accepted)), *alphaess_));
+        }
+      },
+      asio::detached);
+}
+
+void Server::start(std::size_t io_threads) {
+  if (alphaess_acceptor_) {
+    spdlog::info("listening for AlphaESS devices on {} (device clock zone {})",
+                 config::Endpoint{config_.alphaess.listen.host, alphaess_port()}.to_string(),
+                 config_.alphaess.timezone);
+    spawn_accept_loop(*alphaess_acceptor_);
+  }
+  if (io_threads == 0) io_threads = std::max(1U, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < io_threads; ++i) threads_.emplace_back([this] { io_.run(); });
+}
+
+void Server::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (alphaess_acceptor_) {
+    std::promise<void> closed;
+    asio::post(alphaess_acceptor_->get_executor(), [this, &closed] {
+      boost::system::error_code ignored;
+      alphaess_acceptor_->close(ignored);
+      closed.set_value();
+    });
+    if (!threads_.empty()) closed.get_future().wait();
+  }
+  alphaess_->registry.close_all();
+  const auto deadline = std::chrono::steady_clock::now() + shutdown_grace;
+  while (alphaess_->counters.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline &&
+         !threads_.empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  work_.reset();
+  if (alphaess_->counters.connections_open.load() > 0) io_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  writer_->stop();
+  spdlog::info("stopped; storage flushed");
+}
+
+void Server::run_until_signal() {
+  asio::io_context signal_io;
+  asio::signal_set signals(signal_io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code& ec, int signal) {
+    if (!ec) spdlog::info("signal {} received, shutting down", signal);
+  });
+  signal_io.run();
+  stop();
+}
+
+}  // namespace sunkeep::server

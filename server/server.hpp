@@ -1,0 +1,53 @@
+// The sunkeep server: storage writer, I/O threads and the device listeners, with clean shutdown.
+#pragma once
+
+#include "config/config.hpp"
+#include "server/alphaess_session.hpp"
+#include "storage/writer.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace sunkeep::server {
+
+class Server {
+ public:
+  // Opens storage and binds every enabled listener; throws std::exception with a clear message
+  // when the database cannot be opened or a port cannot be bound.
+  explicit Server(config::Config config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Starts accepting on `io_threads` threads (0 = one per core).
+  void start(std::size_t io_threads = 0);
+  // Stops accepting, closes every connection (a frame being committed is committed; its ack may
+  // not be sent), waits for the sessions, then commits what the writer holds.
+  void stop();
+  // Blocks until SIGINT or SIGTERM, then stop().
+  void run_until_signal();
+
+  [[nodiscard]] std::uint16_t alphaess_port() const;
+  [[nodiscard]] AlphaEssCounters& alphaess_counters() { return alphaess_->counters; }
+  [[nodiscard]] const config::Config& config() const { return config_; }
+
+ private:
+  void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+
+  config::Config config_;
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::unique_ptr<storage::Writer> writer_;
+  std::unique_ptr<AlphaEssShared> alphaess_;
+  std::optional<boost::asio::ip::tcp::acceptor> alphaess_acceptor_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+};
+
+}  // namespace sunkeep::server

@@ -1,0 +1,50 @@
+// The open device connections and the serial each speaks for.
+#include "server/session_registry.hpp"
+
+#include <vector>
+
+namespace sunkeep::server {
+
+void SessionRegistry::track(const std::shared_ptr<Closable>& session) {
+  std::lock_guard lock(mutex_);
+  open_[session.get()] = session;
+}
+
+void SessionRegistry::untrack(const Closable* session, const std::string& serial) {
+  std::lock_guard lock(mutex_);
+  open_.erase(session);
+  if (serial.empty()) return;
+  const auto it = by_serial_.find(serial);
+  if (it == by_serial_.end()) return;
+  const auto bound = it->second.lock();
+  if (!bound || bound.get() == session) by_serial_.erase(it);
+}
+
+void SessionRegistry::bind(const std::string& serial, const std::shared_ptr<Closable>& session) {
+  std::shared_ptr<Closable> older;
+  {
+    std::lock_guard lock(mutex_);
+    auto& slot = by_serial_[serial];
+    older = slot.lock();
+    slot = session;
+  }
+  if (older && older != session) older->close_from_elsewhere();
+}
+
+void SessionRegistry::close_all() {
+  std::vector<std::shared_ptr<Closable>> live;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, weak] : open_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->close_from_elsewhere();
+}
+
+std::size_t SessionRegistry::open_sessions() const {
+  std::lock_guard lock(mutex_);
+  return open_.size();
+}
+
+}  // namespace sunkeep::server
