@@ -1,0 +1,23 @@
+# check-config: a valid file exits 0; a bad one exits 2 and names each bad key with its line.
+file(WRITE ${DIR}/good.toml "[alphaess]\ntimezone = \"Australia/Sydney\"\nidle_timeout = \"5m\"\n")
+execute_process(COMMAND ${BIN} check-config ${DIR}/good.toml RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "good config: exit ${rc}, expected 0")
+endif()
+
+file(WRITE ${DIR}/bad.toml "[storage]\npath = \"x.db\"\n[alphaess]\nbackfill = \"yes\"\nlisten = \"0.0.0.0\"\n")
+execute_process(COMMAND ${BIN} check-config ${DIR}/bad.toml RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 2)
+  message(FATAL_ERROR "bad config: exit ${rc}, expected 2")
+endif()
+foreach(expected "bad.toml:4: alphaess.backfill" "bad.toml:5: alphaess.listen")
+  string(FIND "${err}" "${expected}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "missing '${expected}' in: ${err}")
+  endif()
+endforeach()
+
+execute_process(COMMAND ${BIN} check-config ${DIR}/does-not-exist.toml RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 2)
+  message(FATAL_ERROR "missing file: exit ${rc}, expected 2")
+endif()

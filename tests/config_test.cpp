@@ -1,0 +1,153 @@
+// The config file: defaults, every key of interfaces.md §2, and problems named with key and line.
+#include "config/config.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sunkeep::config;
+using namespace std::chrono_literals;
+
+namespace {
+
+Problem only_problem(const LoadResult& r) {
+  REQUIRE(r.problems.size() == 1);
+  return r.problems[0];
+}
+
+}  // namespace
+
+TEST_CASE("config: an empty file is the built-in defaults") {
+  const auto r = parse_config("", "empty.toml");
+  REQUIRE(r.ok());
+  const Config& c = r.config;
+  CHECK(c.storage.path == "data/sunkeep.db");
+  CHECK(c.http.listen == Endpoint{"127.0.0.1", 8080});
+  CHECK(c.http.token.empty());
+  CHECK(c.alphaess.enabled);
+  CHECK(c.alphaess.listen == Endpoint{"0.0.0.0", 7777});
+  CHECK(c.alphaess.timezone == "UTC");
+  CHECK(c.alphaess.backfill);
+  CHECK(c.alphaess.backfill_min_gap == 2min);
+  CHECK(c.alphaess.backfill_max_age == 7 * 24h);
+  CHECK(c.alphaess.idle_timeout == 5min);
+  CHECK(c.alphaess.max_frame == 65536);
+  CHECK(c.sermatec.listen == Endpoint{"0.0.0.0", 19042});
+  CHECK(c.sermatec.poll_interval == 30s);
+}
+
+TEST_CASE("config: every documented key is read") {
+  const auto r = parse_config(R"(
+[storage]
+path = "/var/lib/sunkeep/db.sqlite"
+[http]
+listen = "[::1]:9090"
+token = "abc"
+[alphaess]
+enabled = false
+listen = "127.0.0.1:7000"
+timezone = "Australia/Sydney"
+backfill = false
+backfill_min_gap = "90s"
+backfill_max_age = "2d"
+idle_timeout = "1h30m"
+max_frame = 4096
+[sermatec]
+enabled = false
+listen = "0.0.0.0:19043"
+poll_interval = "1m"
+query_drm = true
+query_forced_charge = true
+query_network = true
+[[sermatec.inverter]]
+host = "inverter.lan"
+[[sermatec.inverter]]
+host = "10.10.100.254"
+port = 8900
+)", "full.toml");
+  REQUIRE(r.ok());
+  const Config& c = r.config;
+  CHECK(c.storage.path == "/var/lib/sunkeep/db.sqlite");
+  CHECK(c.http.listen == Endpoint{"::1", 9090});
+  CHECK(c.http.token == "abc");
+  CHECK_FALSE(c.alphaess.enabled);
+  CHECK(c.alphaess.listen == Endpoint{"127.0.0.1", 7000});
+  CHECK(c.alphaess.timezone == "Australia/Sydney");
+  CHECK_FALSE(c.alphaess.backfill);
+  CHECK(c.alphaess.backfill_min_gap == 90s);
+  CHECK(c.alphaess.backfill_max_age == 48h);
+  CHECK(c.alphaess.idle_timeout == 90min);
+  CHECK(c.alphaess.max_frame == 4096);
+  CHECK(c.sermatec.poll_interval == 1min);
+  CHECK(c.sermatec.query_network);
+  REQUIRE(c.sermatec.inverters.size() == 2);
+  CHECK(c.sermatec.inverters[0].host == "inverter.lan");
+  CHECK(c.sermatec.inverters[0].port == 8899);
+  CHECK(c.sermatec.inverters[1].port == 8900);
+}
+
+TEST_CASE("config: problems name the key and its line") {
+  SUBCASE("unknown key") {
+    const Problem p = only_problem(parse_config("[alphaess]\n\nlistne = \"0.0.0.0:1\"\n", "t.toml"));
+    CHECK(p.key == "alphaess.listne");
+    CHECK(p.line == 3);
+    CHECK(p.to_string("t.toml").rfind("t.toml:3: alphaess.listne: unknown key", 0) == 0);
+  }
+  SUBCASE("unknown section") {
+    const Problem p = only_problem(parse_config("[mqttt]\nhost = \"x\"\n", "t.toml"));
+    CHECK(p.key == "mqttt");
+    CHECK(p.line == 1);
+  }
+  SUBCASE("wrong type") {
+    const Problem p = only_problem(parse_config("[alphaess]\nbackfill = \"yes\"\n", "t.toml"));
+    CHECK(p.key == "alphaess.backfill");
+    CHECK(p.line == 2);
+  }
+  SUBCASE("bad duration") {
+    const Problem p = only_problem(parse_config("[alphaess]\nidle_timeout = \"5 minutes\"\n", "t.toml"));
+    CHECK(p.key == "alphaess.idle_timeout");
+    CHECK(p.message.find("not a duration") != std::string::npos);
+  }
+  SUBCASE("bad address") {
+    CHECK(only_problem(parse_config("[alphaess]\nlisten = \"0.0.0.0\"\n", "t")).key == "alphaess.listen");
+    CHECK(only_problem(parse_config("[alphaess]\nlisten = \"0.0.0.0:70000\"\n", "t")).key == "alphaess.listen");
+    CHECK(only_problem(parse_config("[http]\nlisten = \"example.com:80\"\n", "t")).key == "http.listen");
+    CHECK(only_problem(parse_config("[http]\nlisten = \"::1:80\"\n", "t")).key == "http.listen");
+  }
+  SUBCASE("bad time zone") {
+    const Problem p = only_problem(parse_config("[alphaess]\ntimezone = \"Sydney\"\n", "t"));
+    CHECK(p.key == "alphaess.timezone");
+    CHECK(p.line == 2);
+  }
+  SUBCASE("out-of-range integer") {
+    CHECK(only_problem(parse_config("[alphaess]\nmax_frame = 0\n", "t")).key == "alphaess.max_frame");
+  }
+  SUBCASE("inverter without a host") {
+    const Problem p = only_problem(parse_config("[[sermatec.inverter]]\nport = 8899\n", "t"));
+    CHECK(p.key == "sermatec.inverter");
+    CHECK(p.message.find("host is required") != std::string::npos);
+  }
+  SUBCASE("TOML syntax error") {
+    const Problem p = only_problem(parse_config("[alphaess]\nlisten = \n", "t"));
+    CHECK(p.line == 2);
+    CHECK(p.message.find("syntax") != std::string::npos);
+  }
+  SUBCASE("several problems, in file order") {
+    const auto r = parse_config("[alphaess]\nzzz = 1\naaa = 2\n", "t");
+    REQUIRE(r.problems.size() == 2);
+    CHECK(r.problems[0].key == "alphaess.zzz");
+    CHECK(r.problems[1].key == "alphaess.aaa");
+  }
+}
+
+TEST_CASE("config: durations and endpoints") {
+  CHECK(parse_duration("30s") == 30s);
+  CHECK(parse_duration("7d") == 168h);
+  CHECK(parse_duration("250ms") == 250ms);
+  CHECK_FALSE(parse_duration(""));
+  CHECK_FALSE(parse_duration("5"));
+  CHECK_FALSE(parse_duration("-5s"));
+  CHECK_FALSE(parse_duration("5w"));
+  std::string error;
+  CHECK(parse_endpoint("[::]:7777", error) == Endpoint{"::", 7777});
+  CHECK(Endpoint{"::", 7777}.to_string() == "[::]:7777");
+  CHECK_FALSE(parse_endpoint(":7777", error));
+}

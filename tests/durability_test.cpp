@@ -1,0 +1,124 @@
+// Nothing acknowledged is lost: the real `sunkeep serve` binary is killed with SIGKILL while a
+// device streams records, restarted on the same database, and every acked record must be there.
+#include "common/civil_time.hpp"
+#include "storage/sqlite.hpp"
+#include "tests/support/fake_device.hpp"
+#include "tests/support/fixtures.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <vector>
+#include <string>
+#include <thread>
+
+extern char** environ;
+
+using namespace sunkeep;
+using namespace sunkeep::test;
+
+namespace {
+
+std::uint16_t free_loopback_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  return acceptor.local_endpoint().port();
+}
+
+class ServerProcess {
+ public:
+  ServerProcess(const std::string& config_path, std::uint16_t port) {
+    std::string binary = SUNKEEP_BINARY;
+    std::string serve = "serve";
+    std::string flag = "--config";
+    std::string cfg = config_path;
+    char* argv[] = {binary.data(), serve.data(), flag.data(), cfg.data(), nullptr};
+    REQUIRE(posix_spawn(&pid_, binary.c_str(), nullptr, nullptr, argv, environ) == 0);
+    // Wait (bounded) until it accepts connections.
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      try {
+        FakeDevice probe(port);
+        return;
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    FAIL("sunkeep serve did not start listening");
+  }
+  ~ServerProcess() { kill_hard(); }
+  void kill_hard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// The i-th record of the stream: a realtime push 10 s after the previous one.
+std::string device_time(int i) {
+  const CivilTime base{2024, 3, 1, 0, 0, 0};
+  return civil_from_naive_seconds(base.naive_epoch_seconds() + 10LL * i).to_device_string();
+}
+
+std::string push(int i) {
+  return R"({"Time":")" + device_time(i) + R"(","SN":"ALKILL","Pbat":")" + std::to_string(i) + R"(","SOC":"50.0"})";
+}
+
+}  // namespace
+
+TEST_CASE("durability: after kill -9 every acknowledged record is in the database") {
+  TempDir dir;
+  const std::uint16_t port = free_loopback_port();
+  const std::string config_path = dir.file("sunkeep.toml");
+  std::ofstream(config_path) << "[storage]\npath = \"" << dir.file("sunkeep.db") << "\"\n"
+                             << "[alphaess]\nlisten = \"127.0.0.1:" << port << "\"\n";
+  constexpr int burst = 5;
+  std::vector<int> acked;
+  int next = 0;
+  for (int round = 0; round < 3; ++round) {
+    CAPTURE(round);
+    ServerProcess server(config_path, port);
+    FakeDevice device(port);
+    const int bursts = 8 + round * 3;
+    for (int b = 0; b < bursts; ++b) {
+      std::string bytes;
+      for (int k = 0; k < burst; ++k) bytes += FakeDevice::frame(1, 16, push(next + k));
+      device.send_bytes(bytes);
+      // Acks come in order; in the last burst the server dies after the second ack.
+      const int wanted = b + 1 < bursts ? burst : 2;
+      for (int k = 0; k < wanted; ++k) {
+        const auto ack = device.receive(5s);
+        REQUIRE(ack);
+        REQUIRE(ack->command() == 16);
+        acked.push_back(next + k);
+      }
+      next += burst;
+    }
+    server.kill_hard();
+  }
+
+  storage::Connection db(dir.file("sunkeep.db"));
+  auto check = db.prepare("SELECT count(*) FROM record WHERE device_time = ?1");
+  int missing = 0;
+  for (int i : acked) {
+    check.bind(1, device_time(i));
+    REQUIRE(check.step());
+    if (check.int64(0) != 1) ++missing;
+    check.reset();
+  }
+  CHECK(missing == 0);
+  CHECK(acked.size() == (7 * burst + 2) + (10 * burst + 2) + (13 * burst + 2));
+  auto integrity = db.prepare("PRAGMA integrity_check");
+  REQUIRE(integrity.step());
+  CHECK(integrity.text(0) == "ok");
+}

@@ -1,0 +1,237 @@
+// Payload decoding: tolerant JSON, every fixture payload, the command-12 CSV, the EventLog, the
+// device-time formats and the login redaction (alphaess.md §6, §7, §5.9).
+#include "protocol/alphaess/device_time.hpp"
+#include "protocol/alphaess/encoder.hpp"
+#include "protocol/alphaess/history_csv.hpp"
+#include "protocol/alphaess/messages.hpp"
+#include "tests/support/fixtures.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+using namespace sunkeep;
+using namespace sunkeep::alphaess;
+
+namespace {
+
+Frame frame_of(std::uint8_t f2, std::uint8_t command, const std::string& payload) {
+  return Frame{frame_bytes(f2, command, payload)};
+}
+
+Message device_message(std::uint8_t command, const std::string& payload) {
+  return decode_message(frame_of(1, command, payload));
+}
+
+std::string field(const Fields& fields, std::string_view key) {
+  const std::string* v = find_field(fields, key);
+  REQUIRE_MESSAGE(v != nullptr, "missing key ", key);
+  return *v;
+}
+
+}  // namespace
+
+TEST_CASE("json: tolerant parsing of what devices send") {
+  std::string error;
+  SUBCASE("stray spaces, a comma inside a string, any key order") {
+    const auto f = parse_json_object(R"({ "CSQ" : "99,99",  "Eirp":"-36" ,"BmsHardVer2":"0"})", error);
+    REQUIRE(f);
+    CHECK(field(*f, "CSQ") == "99,99");
+    CHECK(f->size() == 3);
+  }
+  SUBCASE("duplicate keys: the last wins, in first position") {
+    const auto f = parse_json_object(R"({"Generator":"0","A":"x","Generator":"1"})", error);
+    REQUIRE(f);
+    CHECK(f->size() == 2);
+    CHECK((*f)[0].key == "Generator");
+    CHECK((*f)[0].value == "1");
+  }
+  SUBCASE("real booleans and numbers are kept as their JSON text") {
+    const auto f = parse_json_object(R"({"GridCharge":false,"EmsLanguage":1})", error);
+    REQUIRE(f);
+    CHECK(field(*f, "GridCharge") == "false");
+    CHECK(field(*f, "EmsLanguage") == "1");
+  }
+  SUBCASE("not an object, or not JSON") {
+    CHECK_FALSE(parse_json_object("[1,2]", error));
+    CHECK_FALSE(parse_json_object(R"({"SN":""[removed]"})", error));
+    CHECK_FALSE(error.empty());
+    CHECK_FALSE(parse_json_object("", error));
+  }
+}
+
+TEST_CASE("json: numbers and booleans from strings") {
+  CHECK(parse_number("-2187.8480") == doctest::Approx(-2187.848));
+  CHECK(parse_number(" 0.0 ") == doctest::Approx(0.0));
+  CHECK(parse_number("+5") == doctest::Approx(5.0));
+  CHECK_FALSE(parse_number(""));
+  CHECK_FALSE(parse_number("99,99"));
+  CHECK_FALSE(parse_number("Normal"));
+  CHECK_FALSE(parse_number("nan"));
+  CHECK(parse_bool("False") == false);
+  CHECK(parse_bool("TRUE") == true);
+  CHECK(parse_bool("1") == true);
+  CHECK(parse_bool("0") == false);
+  CHECK_FALSE(parse_bool("maybe"));
+}
+
+TEST_CASE("device times: the three formats and their validity") {
+  CHECK(parse_device_datetime("2021/03/24 10:02:40") == CivilTime{2021, 3, 24, 10, 2, 40});
+  CHECK(parse_device_datetime(" 2021/3/4 1:02:03 ") == CivilTime{2021, 3, 4, 1, 2, 3});
+  CHECK(parse_device_date_and_time("2021/03/24", "09:40:59") == CivilTime{2021, 3, 24, 9, 40, 59});
+  CHECK(parse_event_datetime("21/03/24 10:01:40") == CivilTime{2021, 3, 24, 10, 1, 40});
+  CHECK_FALSE(parse_device_datetime("2021/02/30 10:00:00"));
+  CHECK_FALSE(parse_device_datetime("2021-03-24 10:00:00"));
+  CHECK_FALSE(parse_device_datetime("2021/03/24 24:00:00"));
+  CHECK_FALSE(parse_device_datetime("2021/03/24 10:00:00 junk"));
+  CHECK(CivilTime{2021, 3, 4, 1, 2, 3}.to_device_string() == "2021/03/04 01:02:03");
+}
+
+TEST_CASE("messages: command 16 fixtures decode to one realtime record") {
+  for (const char* name : {"alphaess/tidalvirus_2024-03-03_cmd16_payload.json", "alphaess/tidalvirus_1-1-16_realtime.json"}) {
+    CAPTURE(name);
+    const auto m = device_message(16, test::json_fixture(name));
+    const auto* t = std::get_if<Telemetry>(&m);
+    REQUIRE(t);
+    REQUIRE(t->records.size() == 1);
+    CHECK(t->records[0].kind == RecordKind::realtime);
+    CHECK(t->records[0].fields.size() == 16);
+  }
+  const auto m = device_message(16, test::json_fixture("alphaess/tidalvirus_2024-03-03_cmd16_payload.json"));
+  const auto& r = std::get<Telemetry>(m).records[0];
+  CHECK(r.serial == "AL0123456789012");
+  CHECK(r.device_time == CivilTime{2024, 3, 3, 22, 5, 21});
+  CHECK(field(r.fields, "Pbat") == "539.4400");
+  CHECK(serial_of(m) == "AL0123456789012");
+}
+
+TEST_CASE("messages: command 5 fixtures keep all 89 keys / with stray spaces and CSQ 99/99") {
+  const auto m2024 = device_message(5, test::json_fixture("alphaess/tidalvirus_2024-03-03_cmd5_payload.json"));
+  const auto& r = std::get<Telemetry>(m2024).records.at(0);
+  CHECK(r.kind == RecordKind::five_minute);
+  CHECK(r.fields.size() == 89);
+  CHECK(field(r.fields, "CSQ") == "99,99");
+  CHECK(field(r.fields, "BmsHardVer2") == "0");
+  CHECK(field(r.fields, "EpvTotal") == "35348.5");
+
+  const auto m2021 = device_message(5, test::json_fixture("alphaess/tidalvirus_1-1-5_5min_dump.json"));
+  const auto& old = std::get<Telemetry>(m2021).records.at(0);
+  CHECK(old.fields.size() == 89);
+  // Same key order in 2021 and 2024.
+  for (std::size_t i = 0; i < old.fields.size(); ++i) CHECK(old.fields[i].key == r.fields[i].key);
+}
+
+TEST_CASE("messages: a record without a valid Time is a decode failure / not a crash") {
+  CHECK(std::holds_alternative<DecodeFailure>(device_message(16, R"({"SN":"AL1","Pbat":"1"})")));
+  CHECK(std::holds_alternative<DecodeFailure>(device_message(16, R"({"Time":"yesterday"})")));
+  CHECK(std::holds_alternative<DecodeFailure>(device_message(5, "not json at all")));
+}
+
+TEST_CASE("csv: the command-12 fixture has 82 columns and 3 minute rows / mapped by header name") {
+  const HistoryPacket p = parse_history_csv(test::fixture("alphaess/tidalvirus_1-1-12_history.csv"));
+  CHECK(p.problems.empty());
+  REQUIRE(p.rows.size() == 3);
+  CHECK(p.rows[0].device_time == CivilTime{2021, 3, 24, 11, 0, 35});
+  CHECK(p.rows[0].fields.size() == 80);  // 82 columns less Date and Time
+  CHECK(field(p.rows[0].fields, "Pbat") == "-1847.5680");
+  CHECK(field(p.rows[0].fields, "Vpv1") == "256.2");
+  CHECK(p.rows[0].serial == "<serialremoved>");
+  CHECK(p.rows[2].device_time == CivilTime{2021, 3, 24, 11, 2, 36});
+}
+
+TEST_CASE("csv: column order does not matter / CRLF and a trailing newline are fine") {
+  const auto p = parse_history_csv("SN,Time,Pbat,Date\r\nAL1,09:40:59,-5.5,2021/03/24\r\n");
+  REQUIRE(p.rows.size() == 1);
+  CHECK(p.rows[0].device_time == CivilTime{2021, 3, 24, 9, 40, 59});
+  CHECK(field(p.rows[0].fields, "Pbat") == "-5.5");
+  CHECK(p.rows[0].serial == "AL1");
+}
+
+TEST_CASE("csv: malformed packets are reported / never thrown") {
+  CHECK_FALSE(parse_history_csv("").problems.empty());
+  CHECK_FALSE(parse_history_csv("Date,Time,SN\n").problems.empty());
+  CHECK_FALSE(parse_history_csv("A,B\n1,2\n").problems.empty());
+  const auto ragged = parse_history_csv("Date,Time,Pbat\n2021/03/24,09:40:59\n2021/03/24,09:42:00,1\n");
+  CHECK(ragged.rows.size() == 1);
+  CHECK(ragged.problems.size() == 1);
+  CHECK(std::holds_alternative<DecodeFailure>(device_message(12, "")));
+}
+
+TEST_CASE("event log: 16 entries newest first / a second with two codes / a bad entry kept raw") {
+  const auto m = device_message(9, test::json_fixture("alphaess/tidalvirus_1-1-9_eventlog.json"));
+  const auto& msg = std::get<DeviceMessage>(m);
+  CHECK(msg.msg_type == "EventLog");
+  CHECK(msg.description == "OK");
+  REQUIRE(msg.events.entries.size() == 16);
+  CHECK(msg.events.entries[0].device_time == CivilTime{2021, 3, 24, 20, 59, 10});
+  CHECK(msg.events.entries[0].code == "41");
+
+  const auto list = parse_event_log("21/03/21 14:37:15 42;21/03/21 14:37:15 30;garbage;21/13/01 00:00:00 1;");
+  CHECK(list.entries.size() == 2);
+  CHECK(list.unparsed.size() == 2);
+}
+
+TEST_CASE("messages: Socket and System messages are kept verbatim / without entries") {
+  std::istringstream lines(test::fixture("alphaess/230delphi_observed_messages.jsonl"));
+  std::string line;
+  int seen = 0;
+  while (std::getline(lines, line)) {
+    if (line.find("MsgType") == std::string::npos) continue;
+    const auto m = device_message(9, line);
+    const auto& msg = std::get<DeviceMessage>(m);
+    CHECK(msg.events.entries.empty());
+    CHECK_FALSE(msg.content.empty());
+    CHECK((msg.msg_type == "Socket" || msg.msg_type == "System"));
+    ++seen;
+  }
+  CHECK(seen == 2);
+}
+
+TEST_CASE("messages: the device's 1/2/8 answers are command answers") {
+  const auto m = decode_message(frame_of(2, 8, test::json_fixture("alphaess/tidalvirus_1-2-8_resume_ack.json")));
+  const auto& a = std::get<CommandAnswer>(m);
+  CHECK(a.command == "Resume");
+  CHECK(a.cmd_index == "35967905");
+  CHECK(a.status == "Success");
+}
+
+TEST_CASE("messages: login / serial query / config upload / empty / unknown") {
+  CHECK(std::get<LoginMessage>(device_message(2, test::json_fixture("alphaess/tidalvirus_1-1-2_login.json"))).serial ==
+        "serialnumber");
+  CHECK(std::get<SerialQuery>(device_message(3, R"({"SN":"AL9"})")).serial == "AL9");
+  const auto upload = device_message(4, test::json_fixture("alphaess/tidalvirus_1-1-4_config_upload.json"));
+  const auto& u = std::get<ConfigUpload>(upload);
+  CHECK(u.fields.size() == 132);  // 133 members, Generator twice
+  CHECK(field(u.fields, "BackUpBox") == "False");
+  CHECK(std::holds_alternative<EmptyMessage>(device_message(0, "")));
+  CHECK(std::holds_alternative<UnknownMessage>(device_message(77, "whatever")));
+  CHECK(std::holds_alternative<UnknownMessage>(decode_message(frame_of(3, 16, "{}"))));
+}
+
+TEST_CASE("messages: the transcript's second config upload (a redaction slip) is a decode failure") {
+  const std::string transcript = test::fixture("alphaess/tidalvirus_session_2021-03-24_transcript.md");
+  const auto slip = transcript.find(R"("SN":""[)");
+  REQUIRE(slip != std::string::npos);
+  const auto start = transcript.rfind("```{", slip) + 3;
+  const auto end = transcript.find("```", slip);
+  CHECK(std::holds_alternative<DecodeFailure>(device_message(4, transcript.substr(start, end - start))));
+}
+
+TEST_CASE("login archive copy: the password is replaced and the copy is a valid frame") {
+  const std::string payload = R"({"UserName":"AL1", "Password" : "s3cr\"et","CompanyName":"AlphaESS"})";
+  const Frame login = frame_of(1, 2, payload);
+  const auto copy = archive_copy(login);
+  const std::string text(copy.begin(), copy.end());
+  CHECK(text.find("s3cr") == std::string::npos);
+  CHECK(text.find(R"("Password" : "***")") != std::string::npos);
+  const Frame reparsed{copy};
+  CHECK(std::get<LoginMessage>(decode_message(reparsed)).serial == "AL1");
+  // Other frames are archived unchanged.
+  const Frame push = frame_of(1, 16, R"({"Time":"2024/03/03 22:05:21","Password":"kept"})");
+  CHECK(archive_copy(push) == push.raw);
+  // A login that does not scan loses its whole payload.
+  const auto broken = archive_copy(frame_of(1, 2, R"({"Password": secret})"));
+  CHECK(std::string(broken.begin(), broken.end()).find("secret") == std::string::npos);
+}

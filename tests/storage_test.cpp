@@ -1,0 +1,143 @@
+// Storage: idempotent records, events and config snapshots, clock offsets, migrations.
+#include "storage/schema.hpp"
+#include "storage/sqlite.hpp"
+#include "storage/store.hpp"
+#include "tests/support/fixtures.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sunkeep;
+using namespace sunkeep::storage;
+
+namespace {
+
+struct Db {
+  test::TempDir dir;
+  Connection db{dir.file("s.db")};
+  Db() {
+    configure_durable(db);
+    migrate(db);
+  }
+};
+
+RecordRow record(DeviceId device, const std::string& fields, std::vector<Sample> samples = {}) {
+  return {.device = device, .kind = 1, .device_time = "2024/03/03 22:05:21", .utc = 1709503521000,
+          .received = 1709503522000, .frame = 1, .fields_json = fields, .samples = std::move(samples)};
+}
+
+}  // namespace
+
+TEST_CASE("store: a record is stored once - a repeat is a duplicate / a differing one a conflict") {
+  Db d;
+  Store store(d.db);
+  const DeviceId dev = store.upsert_device("alphaess", "AL1", 1000, "127.0.0.1:1");
+  CHECK(store.upsert_device("alphaess", "AL1", 2000, "127.0.0.1:2") == dev);
+  const std::vector<Sample> samples{{"Pbat", "W", 539.44, false}, {"battery_power", "W", 539.44, true}};
+  CHECK(store.insert_record(record(dev, R"({"Pbat":"539.44"})", samples)) == InsertOutcome::inserted);
+  CHECK(store.insert_record(record(dev, R"({"Pbat":"539.44"})", samples)) == InsertOutcome::duplicate);
+  CHECK(store.insert_record(record(dev, R"({"Pbat":"1.0"})", samples)) == InsertOutcome::conflict);
+  CHECK(d.db.query_int("SELECT count(*) FROM record") == 1);
+  CHECK(d.db.query_int("SELECT count(*) FROM sample") == 2);
+  auto s = d.db.prepare("SELECT fields FROM record");
+  REQUIRE(s.step());
+  CHECK(s.text(0) == R"({"Pbat":"539.44"})");  // the first is kept
+  CHECK(d.db.query_int("SELECT last_seen_ms FROM device") == 2000);
+  CHECK(d.db.query_int("SELECT canonical FROM series WHERE name = 'battery_power'") == 1);
+}
+
+TEST_CASE("store: EventLog entries are deduplicated on (device / time / code) - messages are not") {
+  Db d;
+  Store store(d.db);
+  const DeviceId dev = store.upsert_device("alphaess", "AL1", 1, "p");
+  const EventRow entry{.device = dev, .source = "EventLog", .device_time = "2021/03/24 10:01:40", .code = "41",
+                       .text = std::nullopt, .utc = 1, .received = 2, .frame = 1};
+  CHECK(store.insert_event(entry));
+  CHECK_FALSE(store.insert_event(entry));
+  EventRow other_code = entry;
+  other_code.code = "42";
+  CHECK(store.insert_event(other_code));
+  const EventRow socket{.device = dev, .source = "Socket", .device_time = std::nullopt, .code = std::nullopt,
+                        .text = "Socket is closed!", .utc = 5, .received = 5, .frame = 2};
+  CHECK(store.insert_event(socket));
+  CHECK(store.insert_event(socket));
+  CHECK(d.db.query_int("SELECT count(*) FROM event") == 4);
+}
+
+TEST_CASE("store: an identical config snapshot only updates its last-seen time") {
+  Db d;
+  Store store(d.db);
+  const DeviceId dev = store.upsert_device("alphaess", "AL1", 1, "p");
+  CHECK(store.store_config(dev, 100, 1, R"({"a":"1"})", "[]"));
+  CHECK_FALSE(store.store_config(dev, 200, 2, R"({"a":"1"})", "[]"));
+  CHECK(store.store_config(dev, 300, 3, R"({"a":"2"})", "[]"));
+  CHECK(d.db.query_int("SELECT count(*) FROM config_snapshot") == 2);
+  CHECK(d.db.query_int("SELECT last_seen_ms FROM config_snapshot WHERE id = 1") == 200);
+}
+
+TEST_CASE("store: the clock offset is the maximum of the last 30 samples and survives reopening") {
+  Db d;
+  DeviceId dev = 0;
+  {
+    Store store(d.db);
+    dev = store.upsert_device("alphaess", "AL1", 1, "p");
+    CHECK_FALSE(store.clock_offset(dev));
+    CHECK(store.add_clock_sample(dev, -5000) == -5000);
+    CHECK(store.add_clock_sample(dev, 1000) == 1000);   // a larger sample wins
+    CHECK(store.add_clock_sample(dev, -9000) == 1000);  // a late frame does not lower it
+    for (int i = 0; i < 29; ++i) store.add_clock_sample(dev, -2000);
+    CHECK(store.clock_offset(dev) == -2000);  // 1000 has left the window
+  }
+  Store reopened(d.db);
+  CHECK(reopened.clock_offset(dev) == -2000);
+  CHECK(d.db.query_int("SELECT clock_offset_ms FROM device") == -2000);
+}
+
+TEST_CASE("store: the newest telemetry record across kinds") {
+  Db d;
+  Store store(d.db);
+  const DeviceId dev = store.upsert_device("alphaess", "AL1", 1, "p");
+  const int kinds[] = {1, 2, 3};
+  CHECK_FALSE(store.latest_record(dev, kinds));
+  RecordRow a = record(dev, "{}");
+  a.kind = 2;
+  a.device_time = "2024/03/03 22:10:04";
+  RecordRow b = record(dev, "{}");
+  store.insert_record(a);
+  store.insert_record(b);
+  const auto latest = store.latest_record(dev, kinds);
+  REQUIRE(latest);
+  CHECK(latest->device_time == "2024/03/03 22:10:04");
+}
+
+TEST_CASE("schema: an older database is upgraded in place and keeps its data") {
+  test::TempDir dir;
+  {
+    Connection old(dir.file("old.db"));
+    migrate(old, 1);
+    CHECK(old.query_int("PRAGMA user_version") == 1);
+    old.exec("INSERT INTO device (vendor, serial, first_seen_ms, last_seen_ms) VALUES ('alphaess', 'AL1', 1, 2)");
+  }
+  Connection db(dir.file("old.db"));
+  migrate(db);
+  CHECK(db.query_int("PRAGMA user_version") == latest_schema_version());
+  CHECK(db.query_int("SELECT count(*) FROM device WHERE serial = 'AL1'") == 1);
+  CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'rejection'") == 1);
+  migrate(db);  // idempotent
+  CHECK(db.query_int("PRAGMA user_version") == latest_schema_version());
+}
+
+TEST_CASE("schema: a database from a newer sunkeep is refused / not damaged") {
+  test::TempDir dir;
+  Connection db(dir.file("new.db"));
+  db.exec("PRAGMA user_version = 99");
+  CHECK_THROWS_AS(migrate(db), StorageError);
+  CHECK(db.query_int("PRAGMA user_version") == 99);
+}
+
+TEST_CASE("schema: the database runs in WAL mode with full sync") {
+  Db d;
+  auto mode = d.db.prepare("PRAGMA journal_mode");
+  REQUIRE(mode.step());
+  CHECK(mode.text(0) == "wal");
+  CHECK(d.db.query_int("PRAGMA synchronous") == 2);
+}

@@ -1,0 +1,43 @@
+// An in-process sunkeep server on a loopback ephemeral port with its own database, for tests.
+#pragma once
+
+#include "config/config.hpp"
+#include "server/server.hpp"
+#include "storage/sqlite.hpp"
+#include "tests/support/fixtures.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace sunkeep::test {
+
+// A config for tests: loopback, any free port, database in `dir`.
+config::Config test_config(const TempDir& dir);
+
+class TestServer {
+ public:
+  explicit TestServer(std::function<void(config::Config&)> adjust = {});
+  TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust);
+  ~TestServer();
+
+  [[nodiscard]] std::uint16_t port() const { return server_->alphaess_port(); }
+  [[nodiscard]] server::AlphaEssCounters& counters() { return server_->alphaess_counters(); }
+  [[nodiscard]] const std::string& db_path() const { return db_path_; }
+  // A read-only connection to the server's database (WAL lets it read while the server writes).
+  [[nodiscard]] std::unique_ptr<storage::Connection> read_db() const;
+  void stop() { server_->stop(); }
+
+ private:
+  void launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust);
+
+  std::unique_ptr<TempDir> own_dir_;
+  std::string db_path_;
+  std::unique_ptr<server::Server> server_;
+};
+
+// Single-value helpers over a read-only connection.
+std::int64_t count(storage::Connection& db, const std::string& sql);
+std::string text(storage::Connection& db, const std::string& sql);
+
+}  // namespace sunkeep::test
