@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -29,6 +31,15 @@ int check_config(const std::string& path) {
   return report_problems(result, path);
 }
 
+// One descriptor per device connection: lift the soft limit (often 1024) to the hard limit so a
+// site with thousands of devices is not refused at the door.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("could not raise the open file limit");
+}
+
 int serve(const std::string& config_path) {
   sunkeep::config::LoadResult loaded;
   if (!config_path.empty()) {
@@ -37,6 +48,7 @@ int serve(const std::string& config_path) {
   }
   spdlog::info("sunkeep {} starting ({})", SUNKEEP_VERSION,
                config_path.empty() ? "built-in defaults" : "config " + config_path);
+  raise_open_file_limit();
   try {
     sunkeep::server::Server server(loaded.config);
     server.start();

@@ -103,6 +103,9 @@ awaitable<void> AlphaEssSession::run() {
     }
   }
   close();
+  if (outstanding_command_) {
+    spdlog::warn("alphaess {}: Resume {} was never answered before the connection closed", who(), *outstanding_command_);
+  }
   shared_.registry.untrack(this, serial_);
   --counters.connections_open;
   spdlog::debug("alphaess {}: connection closed", who());

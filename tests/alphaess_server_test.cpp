@@ -1,6 +1,7 @@
 // The AlphaESS listener as a device sees it: acks after commit, exact replies, batched and split
 // frames, duplicates, reconnects without login, many devices at once (alphaess.md §5).
 #include "protocol/alphaess/encoder.hpp"
+#include "tests/support/checks.hpp"
 #include "tests/support/fake_device.hpp"
 #include "tests/support/test_server.hpp"
 
@@ -21,13 +22,6 @@ std::string push(const std::string& serial, const std::string& time, double pbat
          std::to_string(pbat) + R"(","Sva":"405","VarAC":"-669","VarDC":"96","SOC":"38.0"})";
 }
 
-// Checks that `reply` is the Success ack for `command`.
-void check_ack(const std::optional<alphaess::Frame>& reply, int command) {
-  REQUIRE_MESSAGE(reply.has_value(), "no ack for F3=", command);
-  CHECK(reply->f2() == 2);
-  CHECK(reply->command() == command);
-  CHECK(reply->payload() == success_json);
-}
 
 }  // namespace
 
@@ -199,4 +193,25 @@ TEST_CASE("server: every frame sunkeep ever sent is a Success ack or a Resume") 
     ++frames;
   }
   CHECK(frames == 11);
+}
+
+TEST_CASE("server: when the commit fails the frame is not acked and the device can resend it") {
+  TestServer server;
+  FakeDevice warmup(server.port());
+  check_ack(warmup.exchange(0, ""), 0);  // the database exists and is in WAL mode
+  {
+    // Another writer holds the database: the server's transaction cannot start.
+    storage::Connection blocker(server.db_path());
+    blocker.exec("BEGIN EXCLUSIVE");
+    FakeDevice device(server.port());
+    device.send(1, 16, push("ALFAIL", "2024/03/03 22:05:21"));
+    CHECK_FALSE(device.receive(15s).has_value());
+    CHECK(device.closed_by_server());
+    CHECK(server.counters().commit_failures == 1);
+    blocker.exec("ROLLBACK");
+  }
+  FakeDevice resent(server.port());
+  check_ack(resent.exchange(16, push("ALFAIL", "2024/03/03 22:05:21")), 16);
+  auto db = server.read_db();
+  CHECK(count(*db, "SELECT count(*) FROM record") == 1);
 }

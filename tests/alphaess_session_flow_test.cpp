@@ -6,6 +6,7 @@
 #include "server/clock.hpp"
 #include "storage/schema.hpp"
 #include "storage/store.hpp"
+#include "tests/support/checks.hpp"
 #include "tests/support/fake_device.hpp"
 #include "tests/support/test_server.hpp"
 
@@ -60,12 +61,6 @@ std::string csv_row(const TimeZone& zone, UtcMillis utc) {
          "0,-43.00,0.00,0.00,0.00,0.00,0.00,26.0,0.0,0.0,0.0,0.0,0.0,0,0,0,0,0,0,2.9,138.6,Normal,0,51.10,0,0,0,0,0,0,0,0";
 }
 
-void check_ack(const std::optional<alphaess::Frame>& reply, int command) {
-  REQUIRE_MESSAGE(reply.has_value(), "no ack for F3=", command);
-  CHECK(reply->f2() == 2);
-  CHECK(reply->command() == command);
-  CHECK(reply->payload() == success_json);
-}
 
 nlohmann::json expect_resume(FakeDevice& device) {
   const auto frame = device.receive();

@@ -52,6 +52,22 @@ class ServerProcess {
     FAIL("sunkeep serve did not start listening");
   }
   ~ServerProcess() { kill_hard(); }
+
+  // Sends SIGTERM and waits, bounded, for the process to exit; its exit code, or -1.
+  int terminate(std::chrono::seconds limit = std::chrono::seconds(20)) {
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill_hard();
+    return -1;
+  }
   void kill_hard() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
@@ -74,14 +90,35 @@ std::string push(int i) {
   return R"({"Time":")" + device_time(i) + R"(","SN":"ALKILL","Pbat":")" + std::to_string(i) + R"(","SOC":"50.0"})";
 }
 
+// A config file for the real binary: database and listener in `dir`, on `port`.
+std::string write_config(const TempDir& dir, std::uint16_t port) {
+  const std::string path = dir.file("sunkeep.toml");
+  std::ofstream(path) << "[storage]\npath = \"" << dir.file("sunkeep.db") << "\"\n"
+                      << "[alphaess]\nlisten = \"127.0.0.1:" << port << "\"\n";
+  return path;
+}
+
 }  // namespace
+
+TEST_CASE("shutdown: SIGTERM with a device connected exits 0 and keeps everything acked") {
+  TempDir dir;
+  const std::uint16_t port = free_loopback_port();
+  ServerProcess server(write_config(dir, port), port);
+  FakeDevice device(port);
+  for (int i = 0; i < 10; ++i) {
+    const auto ack = device.exchange(16, push(i));
+    REQUIRE(ack);
+  }
+  CHECK(server.terminate() == 0);
+  CHECK(device.closed_by_server());
+  storage::Connection db(dir.file("sunkeep.db"));
+  CHECK(db.query_int("SELECT count(*) FROM record") == 10);
+}
 
 TEST_CASE("durability: after kill -9 every acknowledged record is in the database") {
   TempDir dir;
   const std::uint16_t port = free_loopback_port();
-  const std::string config_path = dir.file("sunkeep.toml");
-  std::ofstream(config_path) << "[storage]\npath = \"" << dir.file("sunkeep.db") << "\"\n"
-                             << "[alphaess]\nlisten = \"127.0.0.1:" << port << "\"\n";
+  const std::string config_path = write_config(dir, port);
   constexpr int burst = 5;
   std::vector<int> acked;
   int next = 0;
