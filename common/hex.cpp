@@ -16,21 +16,19 @@ std::string to_hex(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
-namespace {
-int hex_value(char c) {
+int hex_digit_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-}  // namespace
 
 bool from_hex(std::string_view text, std::string& out) {
   out.clear();
   int high = -1;
   for (char c : text) {
     if (std::isspace(static_cast<unsigned char>(c))) continue;
-    const int v = hex_value(c);
+    const int v = hex_digit_value(c);
     if (v < 0) return false;
     if (high < 0) {
       high = v;

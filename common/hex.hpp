@@ -10,6 +10,9 @@ namespace sunkeep {
 // Lower-case hex, two digits per byte, no separators.
 std::string to_hex(std::span<const std::uint8_t> bytes);
 
+// The value of one hex digit, or -1.
+int hex_digit_value(char c);
+
 // Parses hex digits (white space ignored); returns false on an odd count or a non-hex character.
 bool from_hex(std::string_view text, std::string& out);
 

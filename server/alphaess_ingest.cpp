@@ -2,10 +2,10 @@
 #include "server/alphaess_ingest.hpp"
 
 #include "protocol/alphaess/metrics.hpp"
+#include "protocol/alphaess/redaction.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <array>
 
 namespace sunkeep::server {
 
@@ -14,8 +14,6 @@ namespace {
 using namespace sunkeep::alphaess;
 using storage::Direction;
 using storage::Store;
-
-constexpr std::array<std::string_view, 4> personal_keys{"Address", "ZipCode", "PhoneNumber", "License"};
 
 struct Context {
   Store& store;

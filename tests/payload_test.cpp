@@ -4,6 +4,7 @@
 #include "protocol/alphaess/encoder.hpp"
 #include "protocol/alphaess/history_csv.hpp"
 #include "protocol/alphaess/messages.hpp"
+#include "protocol/alphaess/redaction.hpp"
 #include "tests/support/fixtures.hpp"
 
 #include <doctest/doctest.h>
@@ -234,4 +235,23 @@ TEST_CASE("login archive copy: the password is replaced and the copy is a valid 
   // A login that does not scan loses its whole payload.
   const auto broken = archive_copy(frame_of(1, 2, R"({"Password": secret})"));
   CHECK(std::string(broken.begin(), broken.end()).find("secret") == std::string::npos);
+}
+
+TEST_CASE("display copy: personal keys of a config upload are hidden unless shown on purpose") {
+  const Frame upload = frame_of(1, 4, test::json_fixture("alphaess/tidalvirus_1-1-4_config_upload.json"));
+  const auto hidden = display_copy(upload.raw, false);
+  const std::string text(hidden.begin(), hidden.end());
+  CHECK(text.find(R"("PhoneNumber": "***")") != std::string::npos);
+  CHECK(text.find("123456") == std::string::npos);
+  CHECK(text.find(R"("Country": "Australia")") != std::string::npos);
+  const Frame reparsed{hidden};
+  CHECK(std::holds_alternative<ConfigUpload>(decode_message(reparsed)));  // still a valid frame
+  CHECK(display_copy(upload.raw, true) == upload.raw);
+  // The login password is hidden even if an old archive kept it.
+  const auto login = display_copy(frame_of(1, 2, R"({"UserName":"AL1","Password":"pw1"})").raw, true);
+  CHECK(std::string(login.begin(), login.end()).find("pw1") == std::string::npos);
+  // A key name appearing as a value is not mistaken for a key.
+  std::string json = R"({"Note":"Address","Address":"1 Main St"})";
+  CHECK(redact_string_values(json, "Address"));
+  CHECK(json == R"({"Note":"Address","Address":"***"})");
 }

@@ -2,7 +2,6 @@
 #include "protocol/alphaess/messages.hpp"
 
 #include "protocol/alphaess/device_time.hpp"
-#include "protocol/alphaess/encoder.hpp"
 #include "protocol/alphaess/history_csv.hpp"
 
 namespace sunkeep::alphaess {
@@ -76,26 +75,6 @@ bool is_known_initiating(std::uint8_t code) {
   }
 }
 
-// Replaces the string value after every "Password" key. Returns false if the text does not scan.
-bool redact_password_values(std::string& payload) {
-  static constexpr std::string_view key = "\"Password\"";
-  std::size_t pos = 0;
-  while ((pos = payload.find(key, pos)) != std::string::npos) {
-    std::size_t i = pos + key.size();
-    while (i < payload.size() && (payload[i] == ' ' || payload[i] == '\t' || payload[i] == '\r' || payload[i] == '\n')) ++i;
-    if (i >= payload.size() || payload[i] != ':') return false;
-    ++i;
-    while (i < payload.size() && (payload[i] == ' ' || payload[i] == '\t' || payload[i] == '\r' || payload[i] == '\n')) ++i;
-    if (i >= payload.size() || payload[i] != '"') return false;
-    const std::size_t value_start = ++i;
-    while (i < payload.size() && payload[i] != '"') i += payload[i] == '\\' ? 2U : 1U;
-    if (i >= payload.size()) return false;
-    payload.replace(value_start, i - value_start, "***");
-    pos = value_start + 4;
-  }
-  return true;
-}
-
 }  // namespace
 
 const char* to_string(RecordKind kind) {
@@ -139,13 +118,6 @@ std::string serial_of(const Message& message) {
     }
   }
   return {};
-}
-
-std::vector<std::uint8_t> archive_copy(const Frame& frame) {
-  if (!(frame.is_initiating() && frame.command() == command::login)) return frame.raw;
-  std::string payload(frame.payload());
-  if (!redact_password_values(payload)) payload = R"({"redacted":"login payload could not be scanned"})";
-  return frame_bytes(frame.f2(), frame.command(), payload);
 }
 
 }  // namespace sunkeep::alphaess

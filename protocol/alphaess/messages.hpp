@@ -56,9 +56,4 @@ Message decode_message(const Frame& frame);
 // The serial a message names (login UserName or SN), "" when it names none.
 std::string serial_of(const Message& message);
 
-// The archive copy of a login frame: every "Password" value replaced by "***" and LEN/CRC
-// recomputed. Other frames come back unchanged. When a login payload cannot be scanned, the
-// whole payload is replaced.
-std::vector<std::uint8_t> archive_copy(const Frame& frame);
-
 }  // namespace sunkeep::alphaess
