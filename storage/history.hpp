@@ -1,0 +1,97 @@
+// Read-side queries for the HTTP API, on a read-only connection separate from the writer (WAL
+// lets them run while devices are being acked).
+#pragma once
+
+#include "common/civil_time.hpp"
+#include "storage/sqlite.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sunkeep::storage {
+
+struct DeviceRow {
+  std::int64_t id = 0;
+  std::string vendor;
+  std::string serial;
+  std::optional<std::string> model;
+  std::optional<std::string> firmware;
+  UtcMillis first_seen = 0;
+  UtcMillis last_seen = 0;
+  std::optional<std::string> peer;
+  std::optional<std::int64_t> clock_offset_ms;
+  std::optional<std::string> parent_vendor;
+  std::optional<std::string> parent_serial;
+};
+
+struct SeriesInfo {
+  std::int64_t id = 0;
+  std::string name;
+  std::string unit;
+  bool canonical = false;
+};
+
+struct Point {
+  UtcMillis t = 0;
+  double value = 0;
+};
+
+struct LatestValue {
+  SeriesInfo series;
+  Point point;
+};
+
+enum class Aggregate { avg, min, max, first, last };
+
+struct EventItem {
+  UtcMillis time = 0;
+  std::optional<std::string> code;
+  std::string source;
+  std::optional<std::string> text;
+};
+
+struct FrameItem {
+  UtcMillis time = 0;
+  bool outgoing = false;
+  int command = 0;
+  std::vector<std::uint8_t> raw;
+};
+
+struct RejectionItem {
+  std::string peer_host;
+  std::string reason;
+  std::optional<std::string> serial;
+  std::int64_t count = 0;
+  UtcMillis last = 0;
+};
+
+// Half-open time range [from, to).
+struct TimeRange {
+  UtcMillis from = 0;
+  UtcMillis to = 0;
+};
+
+class HistoryReader {
+ public:
+  explicit HistoryReader(Connection& db) : db_(db) {}
+
+  std::vector<DeviceRow> devices();
+  std::optional<DeviceRow> device(const std::string& vendor, const std::string& serial);
+  std::vector<SeriesInfo> series_of(std::int64_t device);
+  std::optional<SeriesInfo> series(std::int64_t device, const std::string& name);
+  std::vector<LatestValue> latest(std::int64_t device);
+  std::int64_t count_points(std::int64_t series, TimeRange range);
+  std::vector<Point> raw_points(std::int64_t series, TimeRange range);
+  // Buckets aligned to multiples of `step_ms` since the epoch; a bucket's time is its start.
+  std::vector<Point> bucketed_points(std::int64_t series, TimeRange range, std::int64_t step_ms, Aggregate agg);
+  std::vector<EventItem> events(std::int64_t device, TimeRange range, std::int64_t limit);
+  std::vector<FrameItem> frames(std::int64_t device, TimeRange range, std::int64_t limit);
+  std::vector<RejectionItem> rejections();
+
+ private:
+  Connection& db_;
+};
+
+}  // namespace sunkeep::storage
