@@ -21,6 +21,8 @@ struct StorageConfig {
 struct HttpConfig {
   Endpoint listen{"127.0.0.1", 8080};
   std::string token;
+  std::uint32_t max_points = 100'000;  // larger raw series/frames answers are refused with 413
+  bool expose_personal_data = false;   // show address, phone, licence, zip code of config uploads
 };
 
 struct AlphaEssConfig {

@@ -1,6 +1,8 @@
 // The sunkeep server.
 #include "server/server.hpp"
 
+#include "server/clock.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -22,6 +24,7 @@ using asio::ip::tcp;
 namespace {
 
 constexpr auto shutdown_grace = std::chrono::seconds(10);
+constexpr std::size_t query_threads = 2;
 
 tcp::acceptor bind_acceptor(asio::io_context& io, const config::Endpoint& where, const char* what) {
   const tcp::endpoint endpoint(asio::ip::make_address(where.host), where.port);
@@ -46,6 +49,31 @@ Server::Server(config::Config config) : config_(std::move(config)), work_(asio::
   if (config_.alphaess.enabled) {
     alphaess_acceptor_.emplace(bind_acceptor(io_, config_.alphaess.listen, "AlphaESS devices"));
   }
+  reads_ = std::make_unique<ReadPool>(config_.storage.path, query_threads);
+  api_ = std::make_unique<api::Api>(api::Settings{.token = config_.http.token,
+                                                  .max_points = config_.http.max_points,
+                                                  .expose_personal_data = config_.http.expose_personal_data,
+                                                  .version = SUNKEEP_VERSION,
+                                                  .started = now_ms()},
+                                    static_cast<const api::LiveStatus&>(*this));
+  http_acceptor_.emplace(bind_acceptor(io_, config_.http.listen, "the HTTP API"));
+}
+
+bool Server::connected(const std::string& vendor, const std::string& serial) const {
+  return vendor == alphaess_vendor && alphaess_->registry.bound(serial);
+}
+
+std::uint16_t Server::http_port() const { return http_acceptor_ ? http_acceptor_->local_endpoint().port() : 0; }
+
+void Server::close_acceptor(std::optional<tcp::acceptor>& acceptor) {
+  if (!acceptor) return;
+  std::promise<void> closed;
+  asio::post(acceptor->get_executor(), [&acceptor, &closed] {
+    boost::system::error_code ignored;
+    acceptor->close(ignored);
+    closed.set_value();
+  });
+  if (!threads_.empty()) closed.get_future().wait();
 }
 
 Server::~Server() { stop(); }
@@ -83,6 +111,8 @@ void Server::start(std::size_t io_threads) {
                  config_.alphaess.timezone);
     spawn_accept_loop(*alphaess_acceptor_);
   }
+  spdlog::info("HTTP API on {}", config::Endpoint{config_.http.listen.host, http_port()}.to_string());
+  spawn_http_accept_loop(io_, *http_acceptor_, *api_, *reads_, http_counters_);
   if (io_threads == 0) io_threads = std::max(1U, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < io_threads; ++i) threads_.emplace_back([this] { io_.run(); });
 }
@@ -90,25 +120,20 @@ void Server::start(std::size_t io_threads) {
 void Server::stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (alphaess_acceptor_) {
-    std::promise<void> closed;
-    asio::post(alphaess_acceptor_->get_executor(), [this, &closed] {
-      boost::system::error_code ignored;
-      alphaess_acceptor_->close(ignored);
-      closed.set_value();
-    });
-    if (!threads_.empty()) closed.get_future().wait();
-  }
+  close_acceptor(alphaess_acceptor_);
+  close_acceptor(http_acceptor_);
   alphaess_->registry.close_all();
   const auto deadline = std::chrono::steady_clock::now() + shutdown_grace;
   while (alphaess_->counters.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline &&
          !threads_.empty()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  // Device sessions are done (their frames committed); HTTP connections hold nothing durable.
   work_.reset();
-  if (alphaess_->counters.connections_open.load() > 0) io_.stop();
+  io_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  reads_->stop();
   writer_->stop();
   spdlog::info("stopped; storage flushed");
 }

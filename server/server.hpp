@@ -1,8 +1,11 @@
 // The sunkeep server: storage writer, I/O threads and the device listeners, with clean shutdown.
 #pragma once
 
+#include "api/api.hpp"
 #include "config/config.hpp"
 #include "server/alphaess_session.hpp"
+#include "server/http_server.hpp"
+#include "server/read_pool.hpp"
 #include "storage/writer.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -16,7 +19,7 @@
 
 namespace sunkeep::server {
 
-class Server {
+class Server : private api::LiveStatus {
  public:
   // Opens storage and binds every enabled listener; throws std::exception with a clear message
   // when the database cannot be opened or a port cannot be bound.
@@ -34,11 +37,15 @@ class Server {
   void run_until_signal();
 
   [[nodiscard]] std::uint16_t alphaess_port() const;
+  [[nodiscard]] std::uint16_t http_port() const;
   [[nodiscard]] AlphaEssCounters& alphaess_counters() { return alphaess_->counters; }
+  [[nodiscard]] HttpCounters& http_counters() { return http_counters_; }
   [[nodiscard]] const config::Config& config() const { return config_; }
 
  private:
   void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  [[nodiscard]] bool connected(const std::string& vendor, const std::string& serial) const override;
+  void close_acceptor(std::optional<boost::asio::ip::tcp::acceptor>& acceptor);
 
   config::Config config_;
   boost::asio::io_context io_;
@@ -46,6 +53,10 @@ class Server {
   std::unique_ptr<storage::Writer> writer_;
   std::unique_ptr<AlphaEssShared> alphaess_;
   std::optional<boost::asio::ip::tcp::acceptor> alphaess_acceptor_;
+  std::unique_ptr<ReadPool> reads_;
+  std::unique_ptr<api::Api> api_;
+  HttpCounters http_counters_;
+  std::optional<boost::asio::ip::tcp::acceptor> http_acceptor_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;
 };

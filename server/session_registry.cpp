@@ -47,4 +47,10 @@ std::size_t SessionRegistry::open_sessions() const {
   return open_.size();
 }
 
+bool SessionRegistry::bound(const std::string& serial) const {
+  std::lock_guard lock(mutex_);
+  const auto it = by_serial_.find(serial);
+  return it != by_serial_.end() && !it->second.expired();
+}
+
 }  // namespace sunkeep::server

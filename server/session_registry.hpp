@@ -27,6 +27,8 @@ class SessionRegistry {
   // Asks every open session to close (shutdown).
   void close_all();
   [[nodiscard]] std::size_t open_sessions() const;
+  // Whether a live connection currently speaks for `serial`.
+  [[nodiscard]] bool bound(const std::string& serial) const;
 
  private:
   mutable std::mutex mutex_;

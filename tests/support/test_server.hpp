@@ -22,7 +22,9 @@ class TestServer {
   ~TestServer();
 
   [[nodiscard]] std::uint16_t port() const { return server_->alphaess_port(); }
+  [[nodiscard]] std::uint16_t http_port() const { return server_->http_port(); }
   [[nodiscard]] server::AlphaEssCounters& counters() { return server_->alphaess_counters(); }
+  [[nodiscard]] server::HttpCounters& http_counters() { return server_->http_counters(); }
   [[nodiscard]] const std::string& db_path() const { return db_path_; }
   // A read-only connection to the server's database (WAL lets it read while the server writes).
   [[nodiscard]] std::unique_ptr<storage::Connection> read_db() const;

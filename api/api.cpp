@@ -1,0 +1,353 @@
+// The HTTP API v1: routing, parameters, JSON and CSV rendering.
+#include "api/api.hpp"
+
+#include "api/params.hpp"
+#include "common/hex.hpp"
+#include "protocol/alphaess/redaction.hpp"
+#include "storage/sqlite.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+namespace sunkeep::api {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+using storage::HistoryReader;
+using storage::TimeRange;
+
+constexpr std::int64_t default_window_ms = 24LL * 3600 * 1000;
+constexpr std::int64_t default_list_limit = 100;
+
+// An answer other than 200, raised anywhere below and rendered as {"error","detail"}.
+struct HttpError {
+  unsigned status;
+  std::string error;
+  std::string detail;
+};
+
+Response json_response(unsigned status, const json& body) {
+  return {status, "application/json", body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+}
+
+Response error_response(const HttpError& e) {
+  Response r = json_response(e.status, {{"error", e.error}, {"detail", e.detail}});
+  if (e.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (e.status == 405) r.headers.emplace_back("Allow", "GET, HEAD");
+  return r;
+}
+
+json time_json(UtcMillis t) { return format_rfc3339(t); }
+
+template <class T>
+json or_null(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+bool same_secret(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = static_cast<unsigned char>(diff | (a[i] ^ b[i]));
+  return diff == 0;
+}
+
+std::vector<std::string> path_segments(std::string_view path) {
+  std::vector<std::string> segments;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const std::size_t slash = path.find('/');
+    const auto decoded = percent_decode(path.substr(0, slash), false);
+    if (!decoded) throw HttpError{400, "bad_path", "bad percent-encoding in the path"};
+    segments.push_back(*decoded);
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
+  }
+  return segments;
+}
+
+std::string device_id(const storage::DeviceRow& d) { return d.vendor + ":" + d.serial; }
+
+storage::Aggregate parse_aggregate(const std::string& text) {
+  static const std::map<std::string, storage::Aggregate, std::less<>> names{
+      {"avg", storage::Aggregate::avg}, {"min", storage::Aggregate::min}, {"max", storage::Aggregate::max},
+      {"first", storage::Aggregate::first}, {"last", storage::Aggregate::last}};
+  const auto it = names.find(text);
+  if (it == names.end()) throw BadParameter("agg", "must be one of avg, min, max, first, last");
+  return it->second;
+}
+
+struct SeriesData {
+  storage::SeriesInfo info;
+  std::vector<storage::Point> points;
+};
+
+struct SeriesAnswer {
+  TimeRange range;
+  std::optional<std::int64_t> step_s;
+  std::vector<SeriesData> series;
+};
+
+// One request being answered.
+class Handler {
+ public:
+  Handler(const Settings& settings, const LiveStatus& live, HistoryReader& history, UtcMillis now)
+      : settings_(settings), live_(live), history_(history), now_(now) {}
+
+  Response route(const Request& request) {
+    const std::string_view target = request.target;
+    const std::size_t question = target.find('?');
+    const auto segments = path_segments(target.substr(0, question));
+    query_ = QueryParams::parse(question == std::string_view::npos ? "" : target.substr(question + 1));
+
+    const bool api = segments.size() >= 2 && segments[0] == "api" && segments[1] == "v1";
+    const bool health = api && segments.size() == 3 && segments[2] == "health";
+    if (!segments.empty() && segments[0] == "api" && !health) check_token(request.authorization);
+    if (!api) throw not_found(target);
+    if (request.method != "GET" && request.method != "HEAD") {
+      throw HttpError{405, "method_not_allowed", "only GET and HEAD are supported"};
+    }
+    if (health) return this->health();
+    if (segments.size() == 3 && segments[2] == "devices") return devices();
+    if (segments.size() < 4 || segments[2] != "devices") throw not_found(target);
+    const storage::DeviceRow device = find_device(segments[3]);
+    if (segments.size() == 4) return json_response(200, device_json(device));
+    if (segments.size() != 5) throw not_found(target);
+    const std::string& what = segments[4];
+    if (what == "latest") return latest(device);
+    if (what == "series") return series(device);
+    if (what == "events") return events(device);
+    if (what == "frames") return frames(device);
+    if (what == "export.csv") return export_csv(device);
+    throw not_found(target);
+  }
+
+ private:
+  static HttpError not_found(std::string_view target) {
+    return {404, "not_found", "no such path: " + std::string(target.substr(0, target.find('?')))};
+  }
+
+  void check_token(const std::string& authorization) const {
+    if (settings_.token.empty()) return;
+    if (!same_secret(authorization, "Bearer " + settings_.token)) {
+      throw HttpError{401, "unauthorized", "this endpoint needs the header \"Authorization: Bearer <token>\""};
+    }
+  }
+
+  storage::DeviceRow find_device(const std::string& id) {
+    const std::size_t colon = id.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == id.size()) {
+      throw HttpError{404, "unknown_device", "device ids look like <vendor>:<serial>, got \"" + id + "\""};
+    }
+    auto device = history_.device(id.substr(0, colon), id.substr(colon + 1));
+    if (!device) throw HttpError{404, "unknown_device", "no device " + id};
+    return *device;
+  }
+
+  json device_json(const storage::DeviceRow& d) const {
+    const bool recent = now_ - d.last_seen <= 3 * expected_interval_ms(d.vendor);
+    json parent = nullptr;
+    if (d.parent_vendor && d.parent_serial) parent = *d.parent_vendor + ":" + *d.parent_serial;
+    return {{"id", device_id(d)},
+            {"vendor", d.vendor},
+            {"serial", d.serial},
+            {"model", or_null(d.model)},
+            {"firmware", or_null(d.firmware)},
+            {"first_seen", time_json(d.first_seen)},
+            {"last_seen", time_json(d.last_seen)},
+            {"online", recent || live_.connected(d.vendor, d.serial)},
+            {"peer", or_null(d.peer)},
+            {"clock_offset_s", d.clock_offset_ms ? json(static_cast<double>(*d.clock_offset_ms) / 1000.0) : json(nullptr)},
+            {"parent", parent}};
+  }
+
+  Response health() {
+    query_.allow_only({});
+    json rejections = json::array();
+    for (const auto& r : history_.rejections()) {
+      rejections.push_back({{"peer", r.peer_host}, {"reason", r.reason}, {"serial", or_null(r.serial)},
+                            {"count", r.count}, {"last", time_json(r.last)}});
+    }
+    return json_response(200, {{"status", "ok"},
+                               {"version", settings_.version},
+                               {"uptime_s", (now_ - settings_.started) / 1000},
+                               {"rejections", rejections}});
+  }
+
+  Response devices() {
+    query_.allow_only({});
+    json list = json::array();
+    for (const auto& d : history_.devices()) list.push_back(device_json(d));
+    return json_response(200, list);
+  }
+
+  Response latest(const storage::DeviceRow& device) {
+    query_.allow_only({});
+    json metrics = json::object();
+    for (const auto& v : history_.latest(device.id)) {
+      metrics[v.series.name] = {{"value", v.point.value}, {"unit", v.series.unit}, {"time", time_json(v.point.t)}};
+    }
+    return json_response(200, {{"device", device_id(device)}, {"metrics", metrics}});
+  }
+
+  TimeRange range() const {
+    const auto read = [this](const char* name) -> std::optional<UtcMillis> {
+      const auto text = query_.get(name);
+      if (!text) return std::nullopt;
+      const auto t = parse_time(*text);
+      if (!t) throw BadParameter(name, "\"" + *text + "\" is not an RFC 3339 time or Unix seconds");
+      return t;
+    };
+    const UtcMillis to = read("to").value_or(now_);
+    const UtcMillis from = read("from").value_or(to - default_window_ms);
+    if (from >= to) throw BadParameter("from", "must be earlier than to");
+    return {from, to};
+  }
+
+  std::int64_t limit() const {
+    const auto text = query_.get("limit");
+    if (!text) return default_list_limit;
+    const auto n = parse_positive(*text);
+    if (!n) throw BadParameter("limit", "must be a positive integer");
+    refuse_over_limit(*n, "limit");
+    return *n;
+  }
+
+  void refuse_over_limit(std::int64_t points, const std::string& what) const {
+    if (points <= settings_.max_points) return;
+    throw HttpError{413, "too_many_points",
+                    fmt::format("{} would return {} points, more than the limit of {}: use step or a shorter range",
+                                what, points, settings_.max_points)};
+  }
+
+  SeriesAnswer collect_series(const storage::DeviceRow& device) {
+    query_.allow_only({"metric", "from", "to", "step", "agg"});
+    SeriesAnswer answer;
+    answer.range = range();
+    const auto names = query_.all("metric");
+    if (names.empty()) throw BadParameter("metric", "at least one metric=<name> is required");
+    std::vector<storage::SeriesInfo> infos;
+    for (const auto& name : names) {
+      auto info = history_.series(device.id, name);
+      if (!info) throw BadParameter("metric", "device " + device_id(device) + " has no metric \"" + name + "\"");
+      infos.push_back(*info);
+    }
+    const auto agg_text = query_.get("agg");
+    if (const auto step_text = query_.get("step")) {
+      const auto step = parse_step_seconds(*step_text);
+      if (!step) throw BadParameter("step", "must be whole seconds or a duration such as 1m, 5m, 1h, 1d");
+      const auto agg = parse_aggregate(agg_text.value_or("avg"));
+      const std::int64_t buckets = (answer.range.to - answer.range.from) / (*step * 1000) + 1;
+      refuse_over_limit(buckets * static_cast<std::int64_t>(infos.size()), "this step");
+      answer.step_s = *step;
+      for (auto& info : infos) {
+        answer.series.push_back({info, history_.bucketed_points(info.id, answer.range, *step * 1000, agg)});
+      }
+      return answer;
+    }
+    if (agg_text) throw BadParameter("agg", "only applies together with step");
+    std::int64_t total = 0;
+    for (const auto& info : infos) total += history_.count_points(info.id, answer.range);
+    refuse_over_limit(total, "this raw series");
+    for (auto& info : infos) answer.series.push_back({info, history_.raw_points(info.id, answer.range)});
+    return answer;
+  }
+
+  Response series(const storage::DeviceRow& device) {
+    const SeriesAnswer answer = collect_series(device);
+    json list = json::array();
+    for (const auto& s : answer.series) {
+      json points = json::array();
+      for (const auto& p : s.points) points.push_back({format_rfc3339(p.t), p.value});
+      list.push_back({{"metric", s.info.name}, {"unit", s.info.unit}, {"points", std::move(points)}});
+    }
+    return json_response(200, {{"device", device_id(device)},
+                               {"from", time_json(answer.range.from)},
+                               {"to", time_json(answer.range.to)},
+                               {"step_s", or_null(answer.step_s)},
+                               {"series", list}});
+  }
+
+  Response export_csv(const storage::DeviceRow& device) {
+    const SeriesAnswer answer = collect_series(device);
+    // One row per time present in any series; a series without a value there leaves its cell empty.
+    std::map<UtcMillis, std::vector<std::optional<double>>> rows;
+    for (std::size_t i = 0; i < answer.series.size(); ++i) {
+      for (const auto& p : answer.series[i].points) {
+        auto& row = rows[p.t];
+        row.resize(answer.series.size());
+        row[i] = p.value;
+      }
+    }
+    std::string csv = "time";
+    for (const auto& s : answer.series) csv += "," + s.info.name;
+    csv += "\n";
+    for (const auto& [t, values] : rows) {
+      csv += format_rfc3339(t);
+      for (const auto& v : values) csv += v ? fmt::format(",{}", *v) : ",";
+      csv += "\n";
+    }
+    return {200, "text/csv; charset=utf-8", std::move(csv), {}};
+  }
+
+  Response events(const storage::DeviceRow& device) {
+    query_.allow_only({"from", "to", "limit"});
+    const TimeRange r = range();
+    json list = json::array();
+    for (const auto& e : history_.events(device.id, r, limit())) {
+      list.push_back({{"time", time_json(e.time)}, {"code", or_null(e.code)}, {"source", e.source}, {"text", or_null(e.text)}});
+    }
+    return json_response(200, {{"device", device_id(device)}, {"events", list}});
+  }
+
+  Response frames(const storage::DeviceRow& device) {
+    query_.allow_only({"from", "to", "limit"});
+    const TimeRange r = range();
+    json list = json::array();
+    for (const auto& f : history_.frames(device.id, r, limit())) {
+      list.push_back({{"time", time_json(f.time)},
+                      {"direction", f.outgoing ? "out" : "in"},
+                      {"command", f.command},
+                      {"hex", to_hex(display_copy(device.vendor, f.raw))}});
+    }
+    return json_response(200, {{"device", device_id(device)}, {"frames", list}});
+  }
+
+  std::vector<std::uint8_t> display_copy(const std::string& vendor, const std::vector<std::uint8_t>& raw) const {
+    if (vendor == "alphaess") return alphaess::display_copy(raw, settings_.expose_personal_data);
+    return raw;
+  }
+
+  const Settings& settings_;
+  const LiveStatus& live_;
+  HistoryReader& history_;
+  UtcMillis now_;
+  QueryParams query_;
+};
+
+}  // namespace
+
+std::int64_t expected_interval_ms(const std::string& vendor) {
+  if (vendor == "alphaess") return 10'000;
+  return 60'000;
+}
+
+Response Api::handle(const Request& request, HistoryReader& history, UtcMillis now) const {
+  try {
+    return Handler(settings_, live_, history, now).route(request);
+  } catch (const HttpError& e) {
+    return error_response(e);
+  } catch (const BadParameter& e) {
+    return error_response({400, "bad_parameter", e.name + ": " + e.what()});
+  } catch (const storage::StorageError& e) {
+    return error_response({503, "storage_unavailable", e.what()});
+  }
+}
+
+}  // namespace sunkeep::api
