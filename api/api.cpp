@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <optional>
 
@@ -259,19 +260,24 @@ class Handler {
     return answer;
   }
 
+  // Rendered directly: a day of raw points is 8,640 pairs, too many to build as JSON objects.
   Response series(const storage::DeviceRow& device) {
     const SeriesAnswer answer = collect_series(device);
-    json list = json::array();
-    for (const auto& s : answer.series) {
-      json points = json::array();
-      for (const auto& p : s.points) points.push_back({format_rfc3339(p.t), p.value});
-      list.push_back({{"metric", s.info.name}, {"unit", s.info.unit}, {"points", std::move(points)}});
+    const auto text = [](const std::string& s) { return json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+    std::string body = fmt::format(R"({{"device":{},"from":"{}","to":"{}","step_s":{},"series":[)", text(device_id(device)),
+                                   format_rfc3339(answer.range.from), format_rfc3339(answer.range.to),
+                                   answer.step_s ? std::to_string(*answer.step_s) : "null");
+    for (std::size_t i = 0; i < answer.series.size(); ++i) {
+      const auto& s = answer.series[i];
+      body += fmt::format(R"({}{{"metric":{},"unit":{},"points":[)", i == 0 ? "" : ",", text(s.info.name), text(s.info.unit));
+      for (std::size_t k = 0; k < s.points.size(); ++k) {
+        fmt::format_to(std::back_inserter(body), R"({}["{}",{}])", k == 0 ? "" : ",", format_rfc3339(s.points[k].t),
+                       s.points[k].value);
+      }
+      body += "]}";
     }
-    return json_response(200, {{"device", device_id(device)},
-                               {"from", time_json(answer.range.from)},
-                               {"to", time_json(answer.range.to)},
-                               {"step_s", or_null(answer.step_s)},
-                               {"series", list}});
+    body += "]}";
+    return {200, "application/json", std::move(body), {}};
   }
 
   Response export_csv(const storage::DeviceRow& device) {

@@ -1,6 +1,9 @@
 // Read-side queries for the HTTP API.
 #include "storage/history.hpp"
 
+#include <algorithm>
+#include <map>
+
 namespace sunkeep::storage {
 
 namespace {
@@ -24,9 +27,6 @@ DeviceRow read_device(const Statement& s) {
 SeriesInfo read_series(const Statement& s) {
   return {.id = s.int64(0), .name = s.text(1), .unit = s.text(2), .canonical = s.int64(3) != 0};
 }
-
-// Floor division for bucket starts, correct for times before 1970 too.
-constexpr const char* bucket_expr = "((t_ms - (((t_ms % ?4) + ?4) % ?4)))";
 
 }  // namespace
 
@@ -61,46 +61,176 @@ std::optional<SeriesInfo> HistoryReader::series(std::int64_t device, const std::
 
 std::vector<LatestValue> HistoryReader::latest(std::int64_t device) {
   std::vector<LatestValue> out;
-  auto newest = db_.prepare("SELECT t_ms, value FROM sample WHERE series_id = ?1 ORDER BY t_ms DESC LIMIT 1");
+  auto newest_row = db_.prepare("SELECT t_ms, value FROM sample WHERE series_id = ?1 ORDER BY t_ms DESC LIMIT 1");
+  auto newest_block = db_.prepare(
+      "SELECT last_t, last_v FROM sample_block WHERE series_id = ?1 ORDER BY start_ms DESC LIMIT 1");
   for (auto& info : series_of(device)) {
-    newest.bind(1, info.id);
-    if (newest.step()) out.push_back({info, {newest.int64(0), newest.real(1)}});
-    newest.reset();
+    std::optional<Point> newest;
+    for (Statement* s : {&newest_row, &newest_block}) {
+      s->bind(1, info.id);
+      if (s->step() && (!newest || s->int64(0) > newest->t)) newest = Point{s->int64(0), s->real(1)};
+      s->reset();
+    }
+    if (newest) out.push_back({info, *newest});
   }
   return out;
 }
 
-std::int64_t HistoryReader::count_points(std::int64_t series, TimeRange range) {
-  auto s = db_.prepare("SELECT count(*) FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3");
-  s.bind(1, series).bind(2, std::int64_t{range.from}).bind(3, std::int64_t{range.to});
-  return s.step() ? s.int64(0) : 0;
+namespace {
+
+struct BlockRow {
+  std::int64_t start = 0;
+  BlockSummary summary;
+};
+
+// Blocks of `series` that may hold points in `range`, oldest first.
+std::vector<BlockRow> blocks_in(Connection& db, std::int64_t series, TimeRange range) {
+  auto s = db.prepare(
+      "SELECT start_ms, count, sum, min, max, first_t, first_v, last_t, last_v FROM sample_block "
+      "WHERE series_id = ?1 AND start_ms >= ?2 AND start_ms < ?3 ORDER BY start_ms");
+  s.bind(1, series).bind(2, block_start(range.from)).bind(3, std::int64_t{range.to});
+  std::vector<BlockRow> out;
+  while (s.step()) {
+    out.push_back({s.int64(0), {.count = s.int64(1), .sum = s.real(2), .min = s.real(3), .max = s.real(4),
+                                .first = {s.int64(5), s.real(6)}, .last = {s.int64(7), s.real(8)}}});
+  }
+  return out;
 }
 
-std::vector<Point> HistoryReader::raw_points(std::int64_t series, TimeRange range) {
-  auto s = db_.prepare(
-      "SELECT t_ms, value FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3 ORDER BY t_ms");
+bool inside(const BlockSummary& b, TimeRange range) { return b.first.t >= range.from && b.last.t < range.to; }
+
+// Reads and decodes the points of blocks, by key.
+class BlockPoints {
+ public:
+  explicit BlockPoints(Connection& db)
+      : data_(db.prepare("SELECT data FROM sample_block_data WHERE series_id = ?1 AND start_ms = ?2")) {}
+
+  // The block's points within `range`, appended to `out`. A block that does not decode is
+  // skipped (it was written by this code; damage is reported by integrity checks, not here).
+  void append(std::int64_t series, std::int64_t start, TimeRange range, std::vector<Point>& out) {
+    data_.bind(1, series).bind(2, start);
+    if (data_.step()) {
+      const auto bytes = data_.blob(0);
+      if (auto points = decode_block(bytes, start)) {
+        for (const auto& p : *points) {
+          if (p.t >= range.from && p.t < range.to) out.push_back(p);
+        }
+      }
+    }
+    data_.reset();
+  }
+
+ private:
+  Statement data_;
+};
+
+std::vector<Point> rows_in(Connection& db, std::int64_t series, TimeRange range) {
+  auto s = db.prepare("SELECT t_ms, value FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3 ORDER BY t_ms");
   s.bind(1, series).bind(2, std::int64_t{range.from}).bind(3, std::int64_t{range.to});
   std::vector<Point> out;
   while (s.step()) out.push_back({s.int64(0), s.real(1)});
+  return out;
+}
+
+// One bucket's running aggregate.
+struct Accumulator {
+  std::int64_t count = 0;
+  double sum = 0;
+  double min = 0;
+  double max = 0;
+  Point first;
+  Point last;
+
+  void add(const BlockSummary& b) {
+    if (count == 0) {
+      min = b.min;
+      max = b.max;
+      first = b.first;
+      last = b.last;
+    } else {
+      min = std::min(min, b.min);
+      max = std::max(max, b.max);
+      if (b.first.t < first.t) first = b.first;
+      if (b.last.t > last.t) last = b.last;
+    }
+    count += b.count;
+    sum += b.sum;
+  }
+  void add(const Point& p) { add(BlockSummary{1, p.value, p.value, p.value, p, p}); }
+
+  [[nodiscard]] double result(Aggregate agg) const {
+    switch (agg) {
+      case Aggregate::avg: return sum / static_cast<double>(count);
+      case Aggregate::min: return min;
+      case Aggregate::max: return max;
+      case Aggregate::first: return first.value;
+      case Aggregate::last: return last.value;
+    }
+    return 0;
+  }
+};
+
+std::int64_t bucket_of(UtcMillis t, std::int64_t step_ms) {
+  const std::int64_t r = t % step_ms;
+  return t - (r < 0 ? r + step_ms : r);
+}
+
+}  // namespace
+
+std::int64_t HistoryReader::count_points(std::int64_t series, TimeRange range) {
+  auto rows = db_.prepare("SELECT count(*) FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3");
+  rows.bind(1, series).bind(2, std::int64_t{range.from}).bind(3, std::int64_t{range.to});
+  std::int64_t total = rows.step() ? rows.int64(0) : 0;
+  BlockPoints decoder(db_);
+  for (const auto& block : blocks_in(db_, series, range)) {
+    if (inside(block.summary, range)) {
+      total += block.summary.count;
+    } else {
+      std::vector<Point> edge;
+      decoder.append(series, block.start, range, edge);
+      total += static_cast<std::int64_t>(edge.size());
+    }
+  }
+  return total;
+}
+
+std::vector<Point> HistoryReader::raw_points(std::int64_t series, TimeRange range) {
+  std::vector<Point> packed;
+  BlockPoints decoder(db_);
+  for (const auto& block : blocks_in(db_, series, range)) decoder.append(series, block.start, range, packed);
+  const std::vector<Point> rows = rows_in(db_, series, range);
+  if (rows.empty()) return packed;
+  // Merge by time; where a row repeats a packed time, the packed value was stored first and wins.
+  std::vector<Point> out;
+  out.reserve(packed.size() + rows.size());
+  std::size_t i = 0;
+  for (const auto& row : rows) {
+    while (i < packed.size() && packed[i].t < row.t) out.push_back(packed[i++]);
+    if (i < packed.size() && packed[i].t == row.t) continue;
+    out.push_back(row);
+  }
+  out.insert(out.end(), packed.begin() + static_cast<std::ptrdiff_t>(i), packed.end());
   return out;
 }
 
 std::vector<Point> HistoryReader::bucketed_points(std::int64_t series, TimeRange range, std::int64_t step_ms,
                                                   Aggregate agg) {
-  // For first/last SQLite takes the bare `value` column from the row holding the min/max time.
-  std::string select;
-  switch (agg) {
-    case Aggregate::avg: select = "avg(value)"; break;
-    case Aggregate::min: select = "min(value)"; break;
-    case Aggregate::max: select = "max(value)"; break;
-    case Aggregate::first: select = "value, min(t_ms)"; break;
-    case Aggregate::last: select = "value, max(t_ms)"; break;
+  std::map<std::int64_t, Accumulator> buckets;
+  BlockPoints decoder(db_);
+  std::vector<Point> loose;
+  for (const auto& block : blocks_in(db_, series, range)) {
+    const BlockSummary& b = block.summary;
+    if (inside(b, range) && bucket_of(b.first.t, step_ms) == bucket_of(b.last.t, step_ms)) {
+      buckets[bucket_of(b.first.t, step_ms)].add(b);  // the whole block falls in one bucket
+    } else {
+      decoder.append(series, block.start, range, loose);
+    }
   }
-  auto s = db_.prepare("SELECT " + std::string(bucket_expr) + " AS bucket, " + select +
-                       " FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3 GROUP BY bucket ORDER BY bucket");
-  s.bind(1, series).bind(2, std::int64_t{range.from}).bind(3, std::int64_t{range.to}).bind(4, step_ms);
+  for (const auto& p : rows_in(db_, series, range)) loose.push_back(p);
+  for (const auto& p : loose) buckets[bucket_of(p.t, step_ms)].add(p);
   std::vector<Point> out;
-  while (s.step()) out.push_back({s.int64(0), s.real(1)});
+  out.reserve(buckets.size());
+  for (const auto& [start, acc] : buckets) out.push_back({start, acc.result(agg)});
   return out;
 }
 

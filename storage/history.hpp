@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "storage/sample_block.hpp"
 #include "storage/sqlite.hpp"
 
 #include <cstdint>
@@ -31,11 +32,6 @@ struct SeriesInfo {
   std::string name;
   std::string unit;
   bool canonical = false;
-};
-
-struct Point {
-  UtcMillis t = 0;
-  double value = 0;
 };
 
 struct LatestValue {

@@ -118,7 +118,33 @@ CREATE TABLE rejection (
 );
 )sql";
 
-constexpr std::array<const char*, 2> migrations{migration_1, migration_2};
+// Version 3: samples of closed hours packed into one block per series and hour (see
+// sample_block.hpp). `sample` keeps only recent rows; the summary sits apart from the bytes so
+// that aggregating whole blocks reads small rows only.
+constexpr const char* migration_3 = R"sql(
+CREATE TABLE sample_block (
+  series_id INTEGER NOT NULL,
+  start_ms  INTEGER NOT NULL,
+  count     INTEGER NOT NULL,
+  sum       REAL NOT NULL,
+  min       REAL NOT NULL,
+  max       REAL NOT NULL,
+  first_t   INTEGER NOT NULL,
+  first_v   REAL NOT NULL,
+  last_t    INTEGER NOT NULL,
+  last_v    REAL NOT NULL,
+  PRIMARY KEY (series_id, start_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE sample_block_data (
+  series_id INTEGER NOT NULL,
+  start_ms  INTEGER NOT NULL,
+  data      BLOB NOT NULL,
+  PRIMARY KEY (series_id, start_ms)
+);
+)sql";
+
+constexpr std::array<const char*, 3> migrations{migration_1, migration_2, migration_3};
 
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <tuple>
 
 namespace sunkeep::storage {
 
@@ -52,7 +53,16 @@ Store::Store(Connection& db)
       rejection_(db.prepare(
           "INSERT INTO rejection (peer_host, reason, serial, count, first_ms, last_ms) VALUES (?1, ?2, ?3, 1, ?4, ?4) "
           "ON CONFLICT (peer_host, reason) DO UPDATE SET count = count + 1, last_ms = excluded.last_ms, "
-          "serial = coalesce(excluded.serial, serial)")) {}
+          "serial = coalesce(excluded.serial, serial)")),
+      rows_to_compact_(db.prepare(
+          "SELECT series_id, t_ms, value FROM sample WHERE t_ms < ?1 ORDER BY series_id, t_ms LIMIT ?2")),
+      block_data_(db.prepare("SELECT data FROM sample_block_data WHERE series_id = ?1 AND start_ms = ?2")),
+      put_block_(db.prepare(
+          "INSERT OR REPLACE INTO sample_block (series_id, start_ms, count, sum, min, max, first_t, first_v, "
+          "last_t, last_v) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")),
+      put_block_data_(db.prepare(
+          "INSERT OR REPLACE INTO sample_block_data (series_id, start_ms, data) VALUES (?1, ?2, ?3)")),
+      delete_rows_(db.prepare("DELETE FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms <= ?3")) {}
 
 DeviceId Store::upsert_device(const std::string& vendor, const std::string& serial, UtcMillis seen,
                               const std::string& peer) {
@@ -221,6 +231,48 @@ std::optional<LatestRecord> Store::latest_record(DeviceId device, std::span<cons
 void Store::note_rejection(const std::string& peer_host, const std::string& reason,
                            const std::optional<std::string>& serial, UtcMillis when) {
   rejection_.bind(1, peer_host).bind(2, reason).bind(3, serial).bind(4, std::int64_t{when}).run();
+}
+
+void Store::write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows) {
+  block_data_.bind(1, series).bind(2, start);
+  std::vector<Point> merged;
+  if (block_data_.step()) {
+    const auto bytes = block_data_.blob(0);
+    merged = decode_block(bytes, start).value_or(std::vector<Point>{});
+  }
+  block_data_.reset();
+  // The block's points were stored first; a row with the same time does not replace them.
+  for (const auto& row : rows) {
+    const auto at = std::lower_bound(merged.begin(), merged.end(), row.t,
+                                     [](const Point& p, UtcMillis t) { return p.t < t; });
+    if (at == merged.end() || at->t != row.t) merged.insert(at, row);
+  }
+  const BlockSummary s = summarize(merged);
+  put_block_.bind(1, series).bind(2, start).bind(3, s.count).bind(4, s.sum).bind(5, s.min).bind(6, s.max)
+      .bind(7, std::int64_t{s.first.t}).bind(8, s.first.value).bind(9, std::int64_t{s.last.t}).bind(10, s.last.value)
+      .run();
+  put_block_data_.bind(1, series).bind(2, start).bind(3, std::span<const std::uint8_t>(encode_block(merged))).run();
+  delete_rows_.bind(1, series).bind(2, std::int64_t{rows.front().t}).bind(3, std::int64_t{rows.back().t}).run();
+}
+
+std::int64_t Store::compact_samples(UtcMillis cutoff, std::int64_t max_rows) {
+  // Rows come ordered by series then time, so each (series, hour) group is contiguous.
+  rows_to_compact_.bind(1, std::int64_t{cutoff}).bind(2, max_rows);
+  std::vector<std::tuple<std::int64_t, std::int64_t, std::vector<Point>>> groups;
+  std::int64_t packed = 0;
+  while (rows_to_compact_.step()) {
+    const std::int64_t series = rows_to_compact_.int64(0);
+    const Point p{rows_to_compact_.int64(1), rows_to_compact_.real(2)};
+    const std::int64_t start = block_start(p.t);
+    if (groups.empty() || std::get<0>(groups.back()) != series || std::get<1>(groups.back()) != start) {
+      groups.emplace_back(series, start, std::vector<Point>{});
+    }
+    std::get<2>(groups.back()).push_back(p);
+    ++packed;
+  }
+  rows_to_compact_.reset();
+  for (auto& [series, start, rows] : groups) write_block(series, start, std::move(rows));
+  return packed;
 }
 
 void Store::drop_caches() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "storage/sample_block.hpp"
 #include "storage/sqlite.hpp"
 
 #include <cstdint>
@@ -108,11 +109,17 @@ class Store {
   void note_rejection(const std::string& peer_host, const std::string& reason,
                       const std::optional<std::string>& serial, UtcMillis when);
 
+  // Packs up to `max_rows` sample rows older than `cutoff` into hour blocks (merging with a
+  // block already there; on equal times the block's value stays) and deletes those rows.
+  // Returns how many rows were packed; 0 when nothing is left before `cutoff`.
+  std::int64_t compact_samples(UtcMillis cutoff, std::int64_t max_rows);
+
   // Forgets cached ids after a rolled-back transaction.
   void drop_caches();
 
  private:
   std::int64_t series_id(DeviceId device, const Sample& sample);
+  void write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows);
   std::deque<std::int64_t>& clock_samples(DeviceId device);
 
   Connection& db_;
@@ -125,6 +132,7 @@ class Store {
   Statement load_clock_, save_clock_;
   Statement latest_record_;
   Statement rejection_;
+  Statement rows_to_compact_, block_data_, put_block_, put_block_data_, delete_rows_;
   std::map<std::pair<DeviceId, std::string>, std::int64_t> series_cache_;
   std::map<std::pair<std::string, std::string>, DeviceId> device_cache_;
   std::map<DeviceId, std::deque<std::int64_t>> clock_cache_;

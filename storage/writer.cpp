@@ -60,20 +60,49 @@ void Writer::enqueue(Job job, std::unique_ptr<CompletionBase> completion) {
 
 void Writer::run() {
   std::deque<Pending> batch;
+  auto next_compaction = std::chrono::steady_clock::now() + compaction_interval;
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued is committed
+      wake_.wait_until(lock, next_compaction, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_ && queue_.empty()) return;  // everything queued is committed
       while (!queue_.empty() && batch.size() < max_batch_) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    commit_batch(batch);
-    for (auto& pending : batch) pending.completion->complete(pending.result);
-    batch.clear();
+    if (!batch.empty()) {
+      commit_batch(batch);
+      for (auto& pending : batch) pending.completion->complete(pending.result);
+      batch.clear();
+    }
+    if (std::chrono::steady_clock::now() >= next_compaction) {
+      const bool backlog = compact();
+      next_compaction = std::chrono::steady_clock::now() + (backlog ? std::chrono::seconds(0) : compaction_interval);
+    }
   }
+}
+
+bool Writer::compact() {
+  const auto now = std::chrono::system_clock::now() - compaction_grace;
+  const UtcMillis cutoff = block_start(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
+  std::int64_t packed = 0;
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    packed = store_->compact_samples(cutoff, compaction_rows);
+    db_->exec("COMMIT");
+  } catch (const std::exception& e) {
+    spdlog::error("sample compaction failed (rows stay as they are): {}", e.what());
+    try {
+      db_->exec("ROLLBACK");
+    } catch (const std::exception&) {
+      // Already rolled back by SQLite.
+    }
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  stats_.rows_compacted += static_cast<std::uint64_t>(packed);
+  return packed == compaction_rows;
 }
 
 void Writer::commit_batch(std::deque<Pending>& batch) {

@@ -17,6 +17,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -32,12 +33,18 @@ struct WriterStats {
   std::uint64_t jobs = 0;
   std::uint64_t failed_jobs = 0;
   std::uint64_t failed_commits = 0;
+  std::uint64_t rows_compacted = 0;
 };
 
 class Writer {
  public:
   using Job = std::function<void(Store&)>;
   static constexpr std::size_t default_max_batch = 2048;
+  // Sample rows of hours that ended this long ago are packed into blocks, in passes of at most
+  // `compaction_rows` rows, every `compaction_interval` (sooner while a backlog remains).
+  static constexpr std::chrono::minutes compaction_grace{10};
+  static constexpr std::chrono::seconds compaction_interval{30};
+  static constexpr std::int64_t compaction_rows = 20'000;
 
   // Opens (creating its folder and file if needed) and migrates the database, then starts the thread.
   explicit Writer(const std::string& path, std::size_t max_batch = default_max_batch);
@@ -92,6 +99,8 @@ class Writer {
   void enqueue(Job job, std::unique_ptr<CompletionBase> completion);
   void run();
   void commit_batch(std::deque<Pending>& batch);
+  // Packs closed hours of samples; returns true when rows are left for another pass.
+  bool compact();
 
   std::size_t max_batch_;
   std::unique_ptr<Connection> db_;

@@ -1,0 +1,175 @@
+// Sample blocks: the codec, compaction of rows into blocks, and queries that give the same
+// answers whether samples are rows, blocks or both.
+#include "storage/history.hpp"
+#include "storage/sample_block.hpp"
+#include "storage/schema.hpp"
+#include "storage/store.hpp"
+#include "tests/support/fixtures.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+using namespace sunkeep;
+using namespace sunkeep::storage;
+
+namespace {
+
+constexpr UtcMillis hour = 3'600'000;
+constexpr UtcMillis t0 = 1709424000000;  // 2024-03-03T00:00:00Z, an hour boundary
+
+std::vector<Point> regular_hour(UtcMillis start, double base) {
+  std::vector<Point> points;
+  for (int i = 0; i < 360; ++i) points.push_back({start + i * 10'000, base + std::round(std::sin(i / 7.0) * 300) / 10});
+  return points;
+}
+
+void check_round_trip(const std::vector<Point>& points) {
+  const auto bytes = encode_block(points);
+  const auto back = decode_block(bytes, block_start(points.front().t));
+  REQUIRE(back);
+  CHECK(*back == points);
+}
+
+}  // namespace
+
+TEST_CASE("sample block: round trips exactly") {
+  SUBCASE("regular 10-second decimals") { check_round_trip(regular_hour(t0, 50.5)); }
+  SUBCASE("irregular times, negative values, mixed decimals") {
+    check_round_trip({{t0 + 1, -2187.848}, {t0 + 10'001, 539.44}, {t0 + 21'000, 0}, {t0 + 3'599'999, -0.5}});
+  }
+  SUBCASE("values that are not short decimals fall back to doubles") {
+    check_round_trip({{t0, 1.0 / 3.0}, {t0 + 10'000, 1e300}, {t0 + 20'000, -2.5e-12}});
+  }
+  SUBCASE("one point") { check_round_trip({{t0 + 5, 42}}); }
+  SUBCASE("before 1970") { check_round_trip({{-hour + 10, 1}, {-hour + 20, 2}}); }
+}
+
+TEST_CASE("sample block: a regular hour of 1-decimal values takes under 2 bytes per point") {
+  const auto bytes = encode_block(regular_hour(t0, 50.5));
+  CHECK(bytes.size() < 2 * 360);
+}
+
+TEST_CASE("sample block: block starts are floored hours") {
+  CHECK(block_start(t0) == t0);
+  CHECK(block_start(t0 + hour - 1) == t0);
+  CHECK(block_start(-1) == -hour);
+  CHECK(block_start(0) == 0);
+}
+
+TEST_CASE("sample block: damaged bytes decode to nothing rather than garbage") {
+  const auto bytes = encode_block(regular_hour(t0, 1));
+  CHECK_FALSE(decode_block(std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 10), t0));
+  auto wrong_version = bytes;
+  wrong_version[0] = 9;
+  CHECK_FALSE(decode_block(wrong_version, t0));
+  auto trailing = bytes;
+  trailing.push_back(0);
+  CHECK_FALSE(decode_block(trailing, t0));
+  CHECK_FALSE(decode_block({}, t0));
+}
+
+namespace {
+
+// A database with one series holding three hours of 10-second points and one point in the
+// fourth hour; `packed` says whether the first hours are compacted into blocks.
+struct Data {
+  test::TempDir dir;
+  Connection db{dir.file("b.db")};
+  std::int64_t series = 0;
+  std::vector<Point> all;
+
+  explicit Data(bool packed) {
+    configure_durable(db);
+    migrate(db);
+    Store store(db);
+    const DeviceId device = store.upsert_device("alphaess", "B1", 0, "p");
+    for (int h = 0; h < 3; ++h) {
+      for (const auto& p : regular_hour(t0 + h * hour, 100.0 * h)) all.push_back(p);
+    }
+    all.push_back({t0 + 3 * hour + 5'000, 7.5});
+    for (const auto& p : all) {
+      store.insert_record({.device = device, .kind = 1, .device_time = std::to_string(p.t), .utc = p.t, .received = p.t,
+                           .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", p.value, false}}});
+    }
+    series = db.query_int("SELECT id FROM series");
+    if (packed) {
+      CHECK(store.compact_samples(t0 + 3 * hour, 1'000'000) == 3 * 360);
+      CHECK(db.query_int("SELECT count(*) FROM sample_block") == 3);
+      CHECK(db.query_int("SELECT count(*) FROM sample") == 1);  // the open hour stays as rows
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sample block: every query answers the same from rows and from blocks") {
+  Data rows(false);
+  Data blocks(true);
+  HistoryReader from_rows(rows.db);
+  HistoryReader from_blocks(blocks.db);
+  const std::vector<TimeRange> ranges{{t0, t0 + 4 * hour},
+                                      {t0 + 25 * 60'000 + 5'000, t0 + 2 * hour + 17 * 60'000},
+                                      {t0 + hour, t0 + 2 * hour},
+                                      {t0 - hour, t0 + 1}};
+  for (const auto& range : ranges) {
+    CAPTURE(range.from);
+    CAPTURE(range.to);
+    CHECK(from_blocks.raw_points(blocks.series, range) == from_rows.raw_points(rows.series, range));
+    CHECK(from_blocks.count_points(blocks.series, range) == from_rows.count_points(rows.series, range));
+    for (std::int64_t step : std::vector<std::int64_t>{60'000, 25 * 60'000, hour, 24 * hour}) {
+      for (auto agg : {Aggregate::avg, Aggregate::min, Aggregate::max, Aggregate::first, Aggregate::last}) {
+        CAPTURE(step);
+        const auto a = from_blocks.bucketed_points(blocks.series, range, step, agg);
+        const auto b = from_rows.bucketed_points(rows.series, range, step, agg);
+        REQUIRE(a.size() == b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          CHECK(a[i].t == b[i].t);
+          CHECK(a[i].value == doctest::Approx(b[i].value));
+        }
+      }
+    }
+  }
+  CHECK(from_blocks.raw_points(blocks.series, ranges[0]).size() == blocks.all.size());
+  const auto latest = from_blocks.latest(1);
+  REQUIRE(latest.size() == 1);
+  CHECK(latest[0].point == blocks.all.back());
+}
+
+TEST_CASE("sample block: late rows merge into their block and a repeated time keeps the first value") {
+  Data d(true);
+  Store store(d.db);
+  const DeviceId device = 1;
+  // A late point inside the packed first hour, and one repeating a packed time with a new value.
+  store.insert_record({.device = device, .kind = 3, .device_time = "late", .utc = t0 + 5'000, .received = 0,
+                       .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", -1, false}}});
+  store.insert_record({.device = device, .kind = 3, .device_time = "repeat", .utc = t0 + 10'000, .received = 0,
+                       .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", -2, false}}});
+  HistoryReader reader(d.db);
+  const TimeRange first_hour{t0, t0 + hour};
+  const auto before = reader.raw_points(d.series, first_hour);
+  CHECK(before.size() == 361);  // the repeat is hidden by the packed value
+  CHECK(store.compact_samples(t0 + 3 * hour, 1'000'000) == 2);
+  const auto after = reader.raw_points(d.series, first_hour);
+  CHECK(after == before);
+  CHECK(after[1] == Point{t0 + 5'000, -1});
+  CHECK(after[2] == d.all[1]);
+  CHECK(d.db.query_int("SELECT count FROM sample_block WHERE start_ms = " + std::to_string(t0)) == 361);
+  CHECK(d.db.query_int("SELECT count(*) FROM sample WHERE t_ms < " + std::to_string(t0 + 3 * hour)) == 0);
+}
+
+TEST_CASE("sample block: compaction works in bounded passes") {
+  Data d(false);
+  Store store(d.db);
+  std::int64_t total = 0;
+  for (int pass = 0; pass < 100; ++pass) {
+    const auto packed = store.compact_samples(t0 + 3 * hour, 250);
+    if (packed == 0) break;
+    CHECK(packed <= 250);
+    total += packed;
+  }
+  CHECK(total == 3 * 360);
+  HistoryReader reader(d.db);
+  CHECK(reader.raw_points(d.series, {t0, t0 + 4 * hour}) == d.all);
+}
