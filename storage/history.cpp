@@ -132,39 +132,31 @@ std::vector<Point> rows_in(Connection& db, std::int64_t series, TimeRange range)
   return out;
 }
 
-// One bucket's running aggregate.
+// One bucket's running aggregate: the summary of everything added so far.
 struct Accumulator {
-  std::int64_t count = 0;
-  double sum = 0;
-  double min = 0;
-  double max = 0;
-  Point first;
-  Point last;
+  BlockSummary total;
 
   void add(const BlockSummary& b) {
-    if (count == 0) {
-      min = b.min;
-      max = b.max;
-      first = b.first;
-      last = b.last;
-    } else {
-      min = std::min(min, b.min);
-      max = std::max(max, b.max);
-      if (b.first.t < first.t) first = b.first;
-      if (b.last.t > last.t) last = b.last;
+    if (total.count == 0) {
+      total = b;
+      return;
     }
-    count += b.count;
-    sum += b.sum;
+    total.min = std::min(total.min, b.min);
+    total.max = std::max(total.max, b.max);
+    if (b.first.t < total.first.t) total.first = b.first;
+    if (b.last.t > total.last.t) total.last = b.last;
+    total.count += b.count;
+    total.sum += b.sum;
   }
   void add(const Point& p) { add(BlockSummary{1, p.value, p.value, p.value, p, p}); }
 
   [[nodiscard]] double result(Aggregate agg) const {
     switch (agg) {
-      case Aggregate::avg: return sum / static_cast<double>(count);
-      case Aggregate::min: return min;
-      case Aggregate::max: return max;
-      case Aggregate::first: return first.value;
-      case Aggregate::last: return last.value;
+      case Aggregate::avg: return total.sum / static_cast<double>(total.count);
+      case Aggregate::min: return total.min;
+      case Aggregate::max: return total.max;
+      case Aggregate::first: return total.first.value;
+      case Aggregate::last: return total.last.value;
     }
     return 0;
   }
