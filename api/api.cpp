@@ -152,7 +152,9 @@ class Handler {
   }
 
   json device_json(const storage::DeviceRow& d) const {
-    const bool recent = now_ - d.last_seen <= 3 * expected_interval_ms(d.vendor);
+    const auto interval = settings_.expected_interval_ms.find(d.vendor);
+    const std::int64_t expected = interval == settings_.expected_interval_ms.end() ? 60'000 : interval->second;
+    const bool recent = now_ - d.last_seen <= 3 * expected;
     json parent = nullptr;
     if (d.parent_vendor && d.parent_serial) parent = *d.parent_vendor + ":" + *d.parent_serial;
     return {{"id", device_id(d)},
@@ -338,11 +340,6 @@ class Handler {
 };
 
 }  // namespace
-
-std::int64_t expected_interval_ms(const std::string& vendor) {
-  if (vendor == "alphaess") return 10'000;
-  return 60'000;
-}
 
 Response Api::handle(const Request& request, HistoryReader& history, UtcMillis now) const {
   try {

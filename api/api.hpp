@@ -7,6 +7,7 @@
 #include "storage/history.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,9 @@ struct Settings {
   bool expose_personal_data = false;
   std::string version;
   UtcMillis started = 0;              // for uptime_s
+  // How often each vendor's devices normally send (a device is online if data arrived within
+  // 3 × this); vendors not listed count as 60 s.
+  std::map<std::string, std::int64_t, std::less<>> expected_interval_ms;
 };
 
 class Api {
@@ -51,8 +55,5 @@ class Api {
   Settings settings_;
   const LiveStatus& live_;
 };
-
-// How often a vendor's devices normally send, for the `online` field.
-std::int64_t expected_interval_ms(const std::string& vendor);
 
 }  // namespace sunkeep::api

@@ -46,11 +46,12 @@ Reader text(Get get) {
 }
 
 template <class Get>
-Reader duration(Get get) {
-  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
+Reader duration(Get get, milliseconds minimum = milliseconds(1)) {
+  return [get, minimum](const toml::node& n, Config& c) -> std::optional<std::string> {
     if (!n.is_string()) return "must be a duration string such as \"30s\", \"5m\", \"2h\" or \"7d\"";
     const auto d = parse_duration(*n.value<std::string>());
     if (!d || d->count() <= 0) return "\"" + *n.value<std::string>() + "\" is not a duration (use e.g. \"30s\", \"5m\", \"2h\", \"7d\")";
+    if (*d < minimum) return "must be at least " + std::to_string(minimum.count() / 1000) + "s";
     get(c) = *d;
     return std::nullopt;
   };
@@ -158,7 +159,7 @@ const std::vector<SectionSpec>& sections() {
       {"sermatec",
        {{"enabled", boolean([](Config& c) -> bool& { return c.sermatec.enabled; })},
         {"listen", listen_address([](Config& c) -> Endpoint& { return c.sermatec.listen; })},
-        {"poll_interval", duration([](Config& c) -> milliseconds& { return c.sermatec.poll_interval; })},
+        {"poll_interval", duration([](Config& c) -> milliseconds& { return c.sermatec.poll_interval; }, std::chrono::seconds(5))},
         {"query_drm", boolean([](Config& c) -> bool& { return c.sermatec.query_drm; })},
         {"query_forced_charge", boolean([](Config& c) -> bool& { return c.sermatec.query_forced_charge; })},
         {"query_network", boolean([](Config& c) -> bool& { return c.sermatec.query_network; })},

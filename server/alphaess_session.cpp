@@ -4,6 +4,7 @@
 #include "protocol/alphaess/device_time.hpp"
 #include "server/alphaess_ingest.hpp"
 #include "server/clock.hpp"
+#include "server/connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,14 +26,6 @@ namespace {
 
 constexpr std::uint32_t ms_per_day = 86'400'000;
 
-std::string endpoint_text(const asio::ip::tcp::socket& socket, std::string& host) {
-  boost::system::error_code ec;
-  const auto remote = socket.remote_endpoint(ec);
-  if (ec) return host = "unknown";
-  host = remote.address().to_string();
-  return (remote.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(remote.port());
-}
-
 // The first of these frames in a connection is where Resume may follow (alphaess.md §5.5).
 bool is_backfill_point(const alphaess::Frame& frame) {
   using namespace alphaess::command;
@@ -48,20 +41,12 @@ AlphaEssSession::AlphaEssSession(asio::ip::tcp::socket socket, AlphaEssShared& s
       decoder_(shared.config.max_frame),
       idle_timer_(socket_.get_executor()),
       write_timer_(socket_.get_executor()) {
-  peer_ = endpoint_text(socket_, peer_host_);
+  peer_ = peer_text(socket_, peer_host_);
 }
 
 void AlphaEssSession::start(const std::shared_ptr<AlphaEssSession>& session) {
   session->shared_.registry.track(session);
-  asio::co_spawn(session->socket_.get_executor(), session->run(),
-                 [session](const std::exception_ptr& error) {
-                   if (!error) return;
-                   try {
-                     std::rethrow_exception(error);
-                   } catch (const std::exception& e) {
-                     spdlog::error("alphaess {}: session ended by an internal error: {}", session->who(), e.what());
-                   }
-                 });
+  spawn_session(session, "alphaess");
 }
 
 void AlphaEssSession::close_from_elsewhere() {
@@ -70,9 +55,7 @@ void AlphaEssSession::close_from_elsewhere() {
 
 void AlphaEssSession::close() {
   closed_ = true;
-  boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  close_socket(socket_);
   idle_timer_.cancel();
   write_timer_.cancel();
 }
@@ -106,7 +89,7 @@ awaitable<void> AlphaEssSession::run() {
   if (outstanding_command_) {
     spdlog::warn("alphaess {}: Resume {} was never answered before the connection closed", who(), *outstanding_command_);
   }
-  shared_.registry.untrack(this, serial_);
+  shared_.registry.untrack(this, {serial_});
   --counters.connections_open;
   spdlog::debug("alphaess {}: connection closed", who());
 }
@@ -137,16 +120,10 @@ awaitable<bool> AlphaEssSession::read_more() {
 }
 
 awaitable<bool> AlphaEssSession::send(const alphaess::OutboundFrame& frame) {
-  write_timer_.expires_after(write_timeout);
-  auto result = co_await (asio::async_write(socket_, asio::buffer(frame.bytes()), tuple_awaitable) ||
-                          write_timer_.async_wait(tuple_awaitable));
-  if (result.index() == 1) {
-    spdlog::warn("alphaess {}: write timed out after {} s, closing", who(), write_timeout.count());
-    co_return false;
-  }
-  const boost::system::error_code ec = std::get<0>(std::get<0>(result));
-  if (ec && ec != asio::error::operation_aborted) spdlog::info("alphaess {}: write failed: {}", who(), ec.message());
-  co_return !ec;
+  const WriteResult result = co_await write_within(socket_, write_timer_, asio::buffer(frame.bytes()), write_timeout);
+  if (result == WriteResult::timed_out) spdlog::warn("alphaess {}: write timed out after {} s, closing", who(), write_timeout.count());
+  if (result == WriteResult::failed && !closed_) spdlog::info("alphaess {}: write failed, closing", who());
+  co_return result == WriteResult::written;
 }
 
 awaitable<void> AlphaEssSession::reject(const alphaess::Rejection& rejection) {

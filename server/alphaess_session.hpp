@@ -51,9 +51,11 @@ class AlphaEssSession final : public SessionRegistry::Closable,
   static void start(const std::shared_ptr<AlphaEssSession>& session);
 
   void close_from_elsewhere() override;
+  [[nodiscard]] auto executor() { return socket_.get_executor(); }
+  boost::asio::awaitable<void> run();
+  [[nodiscard]] std::string who() const;
 
  private:
-  boost::asio::awaitable<void> run();
   boost::asio::awaitable<bool> read_more();
   boost::asio::awaitable<bool> handle(const alphaess::Frame& frame);
   boost::asio::awaitable<bool> send(const alphaess::OutboundFrame& frame);
@@ -64,7 +66,6 @@ class AlphaEssSession final : public SessionRegistry::Closable,
   void report(const alphaess::Frame& frame, const alphaess::Message& message,
               const AlphaEssIngestResult& result);
   void note_command_answer(const alphaess::Message& message);
-  [[nodiscard]] std::string who() const;
   void close();
 
   boost::asio::ip::tcp::socket socket_;

@@ -2,6 +2,7 @@
 #include "server/server.hpp"
 
 #include "server/clock.hpp"
+#include "server/sermatec_connector.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -43,24 +44,41 @@ tcp::acceptor bind_acceptor(asio::io_context& io, const config::Endpoint& where,
 
 }  // namespace
 
-Server::Server(config::Config config) : config_(std::move(config)), work_(asio::make_work_guard(io_)) {
+Server::Server(config::Config config, SermatecTiming sermatec_timing)
+    : config_(std::move(config)), work_(asio::make_work_guard(io_)) {
   writer_ = std::make_unique<storage::Writer>(config_.storage.path);
   alphaess_ = std::make_unique<AlphaEssShared>(config_.alphaess, *writer_);
   if (config_.alphaess.enabled) {
     alphaess_acceptor_.emplace(bind_acceptor(io_, config_.alphaess.listen, "AlphaESS devices"));
+  }
+  sermatec_ = std::make_unique<SermatecShared>(config_.sermatec, *writer_, sermatec_timing);
+  if (config_.sermatec.enabled) {
+    sermatec_acceptor_.emplace(bind_acceptor(io_, config_.sermatec.listen, "Sermatec inverters"));
   }
   reads_ = std::make_unique<ReadPool>(config_.storage.path, query_threads);
   api_ = std::make_unique<api::Api>(api::Settings{.token = config_.http.token,
                                                   .max_points = config_.http.max_points,
                                                   .expose_personal_data = config_.http.expose_personal_data,
                                                   .version = SUNKEEP_VERSION,
-                                                  .started = now_ms()},
+                                                  .started = now_ms(),
+                                                  .expected_interval_ms = {{alphaess_vendor, 10'000},
+                                                                           {sermatec_vendor, config_.sermatec.poll_interval.count()}}},
                                     static_cast<const api::LiveStatus&>(*this));
   http_acceptor_.emplace(bind_acceptor(io_, config_.http.listen, "the HTTP API"));
 }
 
 bool Server::connected(const std::string& vendor, const std::string& serial) const {
-  return vendor == alphaess_vendor && alphaess_->registry.bound(serial);
+  if (vendor == alphaess_vendor) return alphaess_->registry.bound(serial);
+  if (vendor == sermatec_vendor) return sermatec_->registry.bound("serial:" + serial);
+  return false;
+}
+
+std::uint16_t Server::sermatec_port() const {
+  return sermatec_acceptor_ ? sermatec_acceptor_->local_endpoint().port() : 0;
+}
+
+std::size_t Server::device_connections() const {
+  return alphaess_->counters.connections_open.load() + sermatec_->counters.connections_open.load();
 }
 
 std::uint16_t Server::http_port() const { return http_acceptor_ ? http_acceptor_->local_endpoint().port() : 0; }
@@ -82,10 +100,10 @@ std::uint16_t Server::alphaess_port() const {
   return alphaess_acceptor_ ? alphaess_acceptor_->local_endpoint().port() : 0;
 }
 
-void Server::spawn_accept_loop(tcp::acceptor& acceptor) {
+void Server::spawn_accept_loop(tcp::acceptor& acceptor, OnAccept on_accept) {
   asio::co_spawn(
       acceptor.get_executor(),
-      [this, &acceptor]() -> asio::awaitable<void> {
+      [this, &acceptor, on_accept = std::move(on_accept)]() -> asio::awaitable<void> {
         asio::steady_timer backoff(acceptor.get_executor());
         while (acceptor.is_open()) {
           auto accepted = co_await acceptor.async_accept(asio::make_strand(io_), asio::as_tuple(asio::use_awaitable));
@@ -98,7 +116,7 @@ void Server::spawn_accept_loop(tcp::acceptor& acceptor) {
             co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
           }
-          AlphaEssSession::start(std::make_shared<AlphaEssSession>(std::move(std::get<1>(accepted)), *alphaess_));
+          on_accept(std::move(std::get<1>(accepted)));
         }
       },
       asio::detached);
@@ -109,7 +127,22 @@ void Server::start(std::size_t io_threads) {
     spdlog::info("listening for AlphaESS devices on {} (device clock zone {})",
                  config::Endpoint{config_.alphaess.listen.host, alphaess_port()}.to_string(),
                  config_.alphaess.timezone);
-    spawn_accept_loop(*alphaess_acceptor_);
+    spawn_accept_loop(*alphaess_acceptor_, [this](tcp::socket socket) {
+      AlphaEssSession::start(std::make_shared<AlphaEssSession>(std::move(socket), *alphaess_));
+    });
+  }
+  if (sermatec_acceptor_) {
+    spdlog::info("listening for Sermatec inverters on {}",
+                 config::Endpoint{config_.sermatec.listen.host, sermatec_port()}.to_string());
+    spawn_accept_loop(*sermatec_acceptor_, [this](tcp::socket socket) {
+      SermatecSession::start(std::make_shared<SermatecSession>(std::move(socket), *sermatec_, SermatecOrigin::cloud));
+    });
+  }
+  if (config_.sermatec.enabled) {
+    for (const auto& inverter : config_.sermatec.inverters) {
+      spdlog::info("polling Sermatec inverter {}:{} (local mode)", inverter.host, inverter.port);
+      spawn_sermatec_connector(io_, inverter, *sermatec_);
+    }
   }
   spdlog::info("HTTP API on {}", config::Endpoint{config_.http.listen.host, http_port()}.to_string());
   spawn_http_accept_loop(io_, *http_acceptor_, *api_, *reads_, http_counters_);
@@ -121,11 +154,12 @@ void Server::stop() {
   if (stopped_) return;
   stopped_ = true;
   close_acceptor(alphaess_acceptor_);
+  close_acceptor(sermatec_acceptor_);
   close_acceptor(http_acceptor_);
   alphaess_->registry.close_all();
+  sermatec_->registry.close_all();
   const auto deadline = std::chrono::steady_clock::now() + shutdown_grace;
-  while (alphaess_->counters.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline &&
-         !threads_.empty()) {
+  while (device_connections() > 0 && std::chrono::steady_clock::now() < deadline && !threads_.empty()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // Device sessions are done (their frames committed); HTTP connections hold nothing durable.

@@ -6,12 +6,14 @@
 #include "server/alphaess_session.hpp"
 #include "server/http_server.hpp"
 #include "server/read_pool.hpp"
+#include "server/sermatec_session.hpp"
 #include "storage/writer.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -23,7 +25,7 @@ class Server : private api::LiveStatus {
  public:
   // Opens storage and binds every enabled listener; throws std::exception with a clear message
   // when the database cannot be opened or a port cannot be bound.
-  explicit Server(config::Config config);
+  explicit Server(config::Config config, SermatecTiming sermatec_timing = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -38,12 +40,16 @@ class Server : private api::LiveStatus {
 
   [[nodiscard]] std::uint16_t alphaess_port() const;
   [[nodiscard]] std::uint16_t http_port() const;
+  [[nodiscard]] std::uint16_t sermatec_port() const;
+  [[nodiscard]] SermatecCounters& sermatec_counters() { return sermatec_->counters; }
   [[nodiscard]] AlphaEssCounters& alphaess_counters() { return alphaess_->counters; }
   [[nodiscard]] HttpCounters& http_counters() { return http_counters_; }
   [[nodiscard]] const config::Config& config() const { return config_; }
 
  private:
-  void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;
+  void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor, OnAccept on_accept);
+  [[nodiscard]] std::size_t device_connections() const;
   [[nodiscard]] bool connected(const std::string& vendor, const std::string& serial) const override;
   void close_acceptor(std::optional<boost::asio::ip::tcp::acceptor>& acceptor);
 
@@ -53,6 +59,8 @@ class Server : private api::LiveStatus {
   std::unique_ptr<storage::Writer> writer_;
   std::unique_ptr<AlphaEssShared> alphaess_;
   std::optional<boost::asio::ip::tcp::acceptor> alphaess_acceptor_;
+  std::unique_ptr<SermatecShared> sermatec_;
+  std::optional<boost::asio::ip::tcp::acceptor> sermatec_acceptor_;
   std::unique_ptr<ReadPool> reads_;
   std::unique_ptr<api::Api> api_;
   HttpCounters http_counters_;

@@ -10,25 +10,29 @@ void SessionRegistry::track(const std::shared_ptr<Closable>& session) {
   open_[session.get()] = session;
 }
 
-void SessionRegistry::untrack(const Closable* session, const std::string& serial) {
+void SessionRegistry::untrack(const Closable* session, std::initializer_list<std::string> keys) {
   std::lock_guard lock(mutex_);
   open_.erase(session);
-  if (serial.empty()) return;
-  const auto it = by_serial_.find(serial);
-  if (it == by_serial_.end()) return;
-  const auto bound = it->second.lock();
-  if (!bound || bound.get() == session) by_serial_.erase(it);
+  for (const auto& key : keys) {
+    if (key.empty()) continue;
+    const auto it = by_serial_.find(key);
+    if (it == by_serial_.end()) continue;
+    const auto bound = it->second.lock();
+    if (!bound || bound.get() == session) by_serial_.erase(it);
+  }
 }
 
-void SessionRegistry::bind(const std::string& serial, const std::shared_ptr<Closable>& session) {
+bool SessionRegistry::bind(const std::string& key, const std::shared_ptr<Closable>& session) {
   std::shared_ptr<Closable> older;
   {
     std::lock_guard lock(mutex_);
-    auto& slot = by_serial_[serial];
+    auto& slot = by_serial_[key];
     older = slot.lock();
+    if (older && older != session && older->priority() > session->priority()) return false;
     slot = session;
   }
   if (older && older != session) older->close_from_elsewhere();
+  return true;
 }
 
 void SessionRegistry::close_all() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,13 +18,17 @@ class SessionRegistry {
   struct Closable {
     virtual ~Closable() = default;
     virtual void close_from_elsewhere() = 0;
+    // When two connections claim the same key, the one with the higher priority stays.
+    [[nodiscard]] virtual int priority() const { return 0; }
   };
 
   void track(const std::shared_ptr<Closable>& session);
-  // Forgets the session, and its serial ("" for none) if still bound to it.
-  void untrack(const Closable* session, const std::string& serial);
-  // Binds `serial` to `session`; an older live session for the same serial is asked to close.
-  void bind(const std::string& serial, const std::shared_ptr<Closable>& session);
+  // Forgets the session, and each of `keys` ("" entries ignored) still bound to it.
+  void untrack(const Closable* session, std::initializer_list<std::string> keys);
+  // Binds `key` (a serial, or another identity such as a peer address) to `session`. An older
+  // live session for the same key is asked to close, unless its priority is higher: then the
+  // binding stays with it and this returns false (the caller should close `session`).
+  bool bind(const std::string& key, const std::shared_ptr<Closable>& session);
   // Asks every open session to close (shutdown).
   void close_all();
   [[nodiscard]] std::size_t open_sessions() const;

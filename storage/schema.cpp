@@ -144,7 +144,13 @@ CREATE TABLE sample_block_data (
 );
 )sql";
 
-constexpr std::array<const char*, 3> migrations{migration_1, migration_2, migration_3};
+// Version 4: frame flags (bit 0 bad checksum, bit 1 secrets redacted before storage, bit 2
+// arrived RC4-wrapped), for vendors whose frames are archived even when they do not validate.
+constexpr const char* migration_4 = R"sql(
+ALTER TABLE frame ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<const char*, 4> migrations{migration_1, migration_2, migration_3, migration_4};
 
 }  // namespace
 

@@ -17,7 +17,7 @@ Store::Store(Connection& db)
       set_info_(db.prepare(
           "UPDATE device SET model = coalesce(?2, model), firmware = coalesce(?3, firmware) WHERE id = ?1")),
       insert_frame_(db.prepare(
-          "INSERT INTO frame (device_id, peer, received_ms, direction, command, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")),
+          "INSERT INTO frame (device_id, peer, received_ms, direction, command, raw, flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
       insert_record_(db.prepare(
           "INSERT OR IGNORE INTO record (device_id, kind, device_time, utc_ms, received_ms, frame_id, fields) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
@@ -99,6 +99,7 @@ FrameId Store::archive_frame(const ArchivedFrame& frame) {
       .bind(4, std::int64_t{static_cast<int>(frame.direction)})
       .bind(5, std::int64_t{frame.command})
       .bind(6, frame.raw)
+      .bind(7, std::int64_t{frame.flags})
       .run();
   return db_.last_insert_rowid();
 }
@@ -136,11 +137,14 @@ InsertOutcome Store::insert_record(const RecordRow& record) {
     find_record_fields_.reset();
     return same ? InsertOutcome::duplicate : InsertOutcome::conflict;
   }
-  for (const auto& sample : record.samples) {
-    insert_sample_.bind(1, series_id(record.device, sample)).bind(2, std::int64_t{record.utc})
-        .bind(3, sample.value).run();
-  }
+  insert_samples(record.device, record.utc, record.samples);
   return InsertOutcome::inserted;
+}
+
+void Store::insert_samples(DeviceId device, UtcMillis t, std::span<const Sample> samples) {
+  for (const auto& sample : samples) {
+    insert_sample_.bind(1, series_id(device, sample)).bind(2, std::int64_t{t}).bind(3, sample.value).run();
+  }
 }
 
 bool Store::insert_event(const EventRow& event) {

@@ -22,6 +22,12 @@ using FrameId = std::int64_t;
 
 enum class Direction : int { from_device = 0, to_device = 1 };
 
+namespace frame_flag {
+inline constexpr int bad_checksum = 1;
+inline constexpr int redacted = 2;
+inline constexpr int rc4 = 4;
+}  // namespace frame_flag
+
 struct ArchivedFrame {
   std::optional<DeviceId> device;
   std::string peer;
@@ -29,6 +35,7 @@ struct ArchivedFrame {
   Direction direction = Direction::from_device;
   int command = 0;
   std::span<const std::uint8_t> raw;
+  int flags = 0;  // frame_flag bits
 };
 
 struct Sample {
@@ -81,6 +88,10 @@ class Store {
                        const std::optional<std::string>& firmware);
 
   FrameId archive_frame(const ArchivedFrame& frame);
+
+  // Samples of a device without a record (values with no device time, e.g. polled answers):
+  // stored at `t`; a repeat of the same series and time keeps the first.
+  void insert_samples(DeviceId device, UtcMillis t, std::span<const Sample> samples);
 
   // Inserts a record and its samples once; a second record with the same key is a duplicate
   // (same fields) or a conflict (different fields), and the first is kept either way.

@@ -117,6 +117,11 @@ TEST_CASE("config: problems name the key and its line") {
     CHECK(p.key == "alphaess.timezone");
     CHECK(p.line == 2);
   }
+  SUBCASE("a Sermatec poll interval under 5 s") {
+    const Problem p = only_problem(parse_config("[sermatec]\npoll_interval = \"4s\"\n", "t"));
+    CHECK(p.key == "sermatec.poll_interval");
+    CHECK(p.line == 2);
+  }
   SUBCASE("out-of-range integer") {
     CHECK(only_problem(parse_config("[alphaess]\nmax_frame = 0\n", "t")).key == "alphaess.max_frame");
   }

@@ -13,17 +13,21 @@ config::Config test_config(const TempDir& dir) {
   return c;
 }
 
-TestServer::TestServer(std::function<void(config::Config&)> adjust) : own_dir_(std::make_unique<TempDir>()) {
-  launch(*own_dir_, adjust);
+TestServer::TestServer(std::function<void(config::Config&)> adjust, server::SermatecTiming timing)
+    : own_dir_(std::make_unique<TempDir>()) {
+  launch(*own_dir_, adjust, timing);
 }
 
-TestServer::TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust) { launch(dir, adjust); }
+TestServer::TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust, server::SermatecTiming timing) {
+  launch(dir, adjust, timing);
+}
 
-void TestServer::launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust) {
+void TestServer::launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust,
+                        server::SermatecTiming timing) {
   config::Config c = test_config(dir);
   if (adjust) adjust(c);
   db_path_ = c.storage.path;
-  server_ = std::make_unique<server::Server>(c);
+  server_ = std::make_unique<server::Server>(c, timing);
   server_->start(2);
 }
 

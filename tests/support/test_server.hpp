@@ -17,21 +17,23 @@ config::Config test_config(const TempDir& dir);
 
 class TestServer {
  public:
-  explicit TestServer(std::function<void(config::Config&)> adjust = {});
-  TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust);
+  explicit TestServer(std::function<void(config::Config&)> adjust = {}, server::SermatecTiming timing = {});
+  TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust, server::SermatecTiming timing = {});
   ~TestServer();
 
   [[nodiscard]] std::uint16_t port() const { return server_->alphaess_port(); }
   [[nodiscard]] std::uint16_t http_port() const { return server_->http_port(); }
   [[nodiscard]] server::AlphaEssCounters& counters() { return server_->alphaess_counters(); }
   [[nodiscard]] server::HttpCounters& http_counters() { return server_->http_counters(); }
+  [[nodiscard]] server::SermatecCounters& sermatec_counters() { return server_->sermatec_counters(); }
+  [[nodiscard]] std::uint16_t sermatec_port() const { return server_->sermatec_port(); }
   [[nodiscard]] const std::string& db_path() const { return db_path_; }
   // A read-only connection to the server's database (WAL lets it read while the server writes).
   [[nodiscard]] std::unique_ptr<storage::Connection> read_db() const;
   void stop() { server_->stop(); }
 
  private:
-  void launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust);
+  void launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust, server::SermatecTiming timing);
 
   std::unique_ptr<TempDir> own_dir_;
   std::string db_path_;

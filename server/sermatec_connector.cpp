@@ -1,0 +1,72 @@
+// Local-mode connections to Sermatec inverters.
+#include "server/sermatec_connector.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+namespace sunkeep::server {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using asio::awaitable;
+using asio::ip::tcp;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// A connected socket, or nullopt after a failed resolve/connect or the connect timeout.
+awaitable<std::optional<tcp::socket>> connect_to(asio::io_context& io, const config::SermatecInverter& inverter,
+                                                 std::chrono::milliseconds timeout) {
+  auto executor = asio::make_strand(io);
+  tcp::resolver resolver(executor);
+  auto resolved = co_await resolver.async_resolve(inverter.host, std::to_string(inverter.port), tuple_awaitable);
+  if (std::get<0>(resolved)) {
+    spdlog::info("sermatec local {}:{}: cannot resolve: {}", inverter.host, inverter.port, std::get<0>(resolved).message());
+    co_return std::nullopt;
+  }
+  tcp::socket socket(executor);
+  asio::steady_timer timer(executor, timeout);
+  auto connected = co_await (asio::async_connect(socket, std::get<1>(resolved), tuple_awaitable) ||
+                             timer.async_wait(tuple_awaitable));
+  if (connected.index() == 1 || std::get<0>(std::get<0>(connected))) {
+    spdlog::info("sermatec local {}:{}: connect failed", inverter.host, inverter.port);
+    co_return std::nullopt;
+  }
+  co_return std::optional<tcp::socket>(std::move(socket));
+}
+
+}  // namespace
+
+void spawn_sermatec_connector(asio::io_context& io, const config::SermatecInverter& inverter, SermatecShared& shared) {
+  auto loop = [&io, inverter, &shared]() -> awaitable<void> {
+    std::mt19937 random(std::random_device{}());
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    asio::steady_timer wait(co_await asio::this_coro::executor);
+    auto backoff = shared.timing.backoff_first;
+    while (true) {
+      auto socket = co_await connect_to(io, inverter, shared.timing.connect_timeout);
+      if (socket) {
+        auto session = std::make_shared<SermatecSession>(std::move(*socket), shared, SermatecOrigin::local);
+        const bool identified = co_await session->run();
+        if (identified) backoff = shared.timing.backoff_first;
+      }
+      wait.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(backoff.count()) * jitter(random))));
+      auto waited = co_await wait.async_wait(tuple_awaitable);
+      if (std::get<0>(waited)) break;  // cancelled: shutting down
+      backoff = std::min(backoff * 2, shared.timing.backoff_max);
+    }
+  };
+  asio::co_spawn(asio::make_strand(io), std::move(loop), asio::detached);
+}
+
+}  // namespace sunkeep::server

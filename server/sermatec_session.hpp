@@ -1,0 +1,144 @@
+// One connection to a Sermatec inverter (sermatec.md §6), accepted on the cloud port 19042 or
+// opened in local mode: sunkeep speaks first, identifies the inverter with 0x98, then polls it
+// with the read-only queries of its PCU version, strictly one query at a time.
+#pragma once
+
+#include "config/config.hpp"
+#include "protocol/sermatec/decode.hpp"
+#include "protocol/sermatec/definitions.hpp"
+#include "protocol/sermatec/frame_decoder.hpp"
+#include "protocol/sermatec/queries.hpp"
+#include "server/log_once.hpp"
+#include "server/session_registry.hpp"
+#include "storage/store.hpp"
+#include "storage/writer.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace sunkeep::server {
+
+inline constexpr const char* sermatec_vendor = "sermatec";
+
+// The spec's constants; tests shorten them.
+struct SermatecTiming {
+  std::chrono::milliseconds answer_timeout{5000};
+  std::chrono::milliseconds identity_refresh{60LL * 60 * 1000};
+  std::chrono::milliseconds min_idle{5LL * 60 * 1000};  // idle limit: max(this, 3 × poll interval)
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds backoff_first{1000};
+  std::chrono::milliseconds backoff_max{60000};
+};
+
+struct SermatecCounters {
+  std::atomic<std::uint64_t> connections_open{0};
+  std::atomic<std::uint64_t> identified{0};
+  std::atomic<std::uint64_t> queries_sent{0};
+  std::atomic<std::uint64_t> frames_received{0};
+  std::atomic<std::uint64_t> bad_checksum{0};
+  std::atomic<std::uint64_t> junk_bytes{0};
+  std::atomic<std::uint64_t> unexpected_frames{0};
+  std::atomic<std::uint64_t> answer_timeouts{0};
+};
+
+struct SermatecShared {
+  SermatecShared(const config::SermatecConfig& cfg, storage::Writer& w, SermatecTiming t)
+      : config(cfg), writer(w), timing(t) {}
+
+  const config::SermatecConfig& config;
+  storage::Writer& writer;
+  SermatecTiming timing;
+  SessionRegistry registry;  // keys "serial:<serial>" and "ip:<address>"
+  SermatecCounters counters;
+  LogOnce log_once;
+};
+
+enum class SermatecOrigin { cloud, local };
+
+class SermatecSession final : public SessionRegistry::Closable,
+                              public std::enable_shared_from_this<SermatecSession> {
+ public:
+  static constexpr std::size_t read_chunk = 2048;
+  static constexpr std::size_t max_pending_frames = 32;
+  static constexpr std::chrono::seconds write_timeout{10};
+
+  SermatecSession(boost::asio::ip::tcp::socket socket, SermatecShared& shared, SermatecOrigin origin);
+
+  // Runs an accepted connection in the background.
+  static void start(const std::shared_ptr<SermatecSession>& session);
+  // Runs the connection to its end; true when the inverter identified itself at least once.
+  boost::asio::awaitable<bool> run();
+
+  void close_from_elsewhere() override;
+  [[nodiscard]] auto executor() { return socket_.get_executor(); }
+  [[nodiscard]] std::string who() const;
+  [[nodiscard]] int priority() const override { return origin_ == SermatecOrigin::cloud ? 1 : 0; }
+
+ private:
+  // A frame received, or a query sent (outgoing).
+  struct Received {
+    sermatec::Frame frame;
+    UtcMillis time = 0;
+    bool outgoing = false;
+  };
+
+  using Clock = std::chrono::steady_clock;
+
+  boost::asio::awaitable<bool> identify();
+  boost::asio::awaitable<bool> poll_forever();
+  boost::asio::awaitable<bool> run_cycle();
+  // Sends `code`'s query and waits for its answers (or the timeout); false when the link is gone.
+  boost::asio::awaitable<bool> query(std::uint8_t code, bool rc4);
+  boost::asio::awaitable<bool> send(const sermatec::QueryFrame& query, bool rc4);
+  // Reads and handles frames until `deadline`, or until nothing is expected any more when
+  // `until_answered`; false when the connection closed or went idle.
+  boost::asio::awaitable<bool> pump(Clock::time_point deadline, bool until_answered);
+  boost::asio::awaitable<bool> read_some(Clock::time_point wake);
+  boost::asio::awaitable<void> handle(sermatec::Frame frame);
+  // Archives a frame and stores what it decodes to; before identification it is held back.
+  boost::asio::awaitable<void> process(Received received);
+  boost::asio::awaitable<bool> bind_device();
+  // After the hourly 0x98: a new serial means identifying afresh, a new PCU version new layouts.
+  void apply_identity_refresh();
+  [[nodiscard]] std::vector<std::uint8_t> poll_codes() const;
+  void note_junk(const sermatec::Junk& junk);
+  void close();
+
+  boost::asio::ip::tcp::socket socket_;
+  SermatecShared& shared_;
+  SermatecOrigin origin_;
+  sermatec::FrameDecoder decoder_;
+  boost::asio::steady_timer read_timer_;
+  boost::asio::steady_timer write_timer_;
+  std::array<std::uint8_t, read_chunk> read_buffer_{};
+  std::string peer_;
+  std::string peer_host_;
+  bool closed_ = false;
+
+  std::optional<sermatec::Identity> identity_;        // from the last valid 0x98 answer
+  std::optional<sermatec::Identity> bound_identity_;  // the identity the device binding is for
+  std::optional<sermatec::Definitions> definitions_;
+  std::optional<storage::DeviceId> device_;
+  std::vector<Received> pending_;  // frames before identification, archived once it is known
+  std::set<std::uint8_t> expected_;
+  std::optional<double> cycle_battery_status_;
+  bool rc4_ = false;
+  bool reidentify_ = false;
+  Clock::time_point last_valid_frame_;
+  Clock::time_point last_identity_;
+  std::optional<Clock::time_point> partial_since_;
+  std::size_t unidentified_bytes_ = 0;
+  std::vector<std::uint8_t> unidentified_head_;
+};
+
+}  // namespace sunkeep::server
