@@ -346,23 +346,30 @@ awaitable<void> SermatecSession::process(Received r) {
   bool redacted = false;
   std::vector<std::uint8_t> raw = sermatec::redact_secrets(r.frame.raw, redacted);
   std::vector<storage::Sample> samples;
+  std::vector<sermatec::AlarmEvent> alarms;
   const sermatec::Layout* layout = definitions_->layout(r.frame.code());
   if (!r.outgoing && r.frame.is_answer() && layout) {
     const sermatec::Decoded decoded =
         sermatec::decode_payload(*layout, std::span<const std::uint8_t>(raw).subspan(sermatec::header_size, raw[6]));
     if (r.frame.code() == 0x0A) cycle_battery_status_ = decoded.number("bat_status");
     samples = samples_of(decoded, sermatec::canonical_metrics(r.frame.code(), decoded, cycle_battery_status_));
+    alarms = sermatec::raised_alarms(r.frame.code(), decoded, bound_identity_->battery_brand, alarm_words_);
     for (const auto& note : decoded.notes) {
       if (shared_.log_once.first("sermatec-note:" + peer_ + ":" + note)) spdlog::warn("sermatec {}: {}", who(), note);
     }
   }
   storage::Writer::Job job = [device = *device_, peer = peer_, time = r.time, outgoing = r.outgoing,
                               code = r.frame.code(), raw = std::move(raw), flags = flags_of(r.frame, redacted),
-                              samples = std::move(samples)](storage::Store& s) {
-    s.archive_frame({.device = device, .peer = peer, .received = time,
-                     .direction = outgoing ? storage::Direction::to_device : storage::Direction::from_device,
-                     .command = code, .raw = raw, .flags = flags});
+                              samples = std::move(samples), alarms = std::move(alarms)](storage::Store& s) {
+    const storage::FrameId frame = s.archive_frame(
+        {.device = device, .peer = peer, .received = time,
+         .direction = outgoing ? storage::Direction::to_device : storage::Direction::from_device,
+         .command = code, .raw = raw, .flags = flags});
     if (!samples.empty()) s.insert_samples(device, time, samples);
+    for (const auto& a : alarms) {
+      s.insert_event({.device = device, .source = a.source, .device_time = std::nullopt, .code = a.code, .text = a.text,
+                      .utc = time, .received = time, .frame = frame});
+    }
   };
   auto outcome = co_await shared_.writer.async_commit(std::move(job), tuple_awaitable);
   if (std::get<0>(outcome)) spdlog::error("sermatec {}: frame not stored: {}", who(), std::get<0>(outcome).message());

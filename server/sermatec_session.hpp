@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "protocol/sermatec/alarms.hpp"
 #include "protocol/sermatec/decode.hpp"
 #include "protocol/sermatec/definitions.hpp"
 #include "protocol/sermatec/frame_decoder.hpp"
@@ -20,6 +21,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -132,6 +134,7 @@ class SermatecSession final : public SessionRegistry::Closable,
   std::vector<Received> pending_;  // frames before identification, archived once it is known
   std::set<std::uint8_t> expected_;
   std::optional<double> cycle_battery_status_;
+  std::map<std::string, std::uint16_t> alarm_words_;  // last fault/alarm words, for raised bits
   bool rc4_ = false;
   bool reidentify_ = false;
   Clock::time_point last_valid_frame_;

@@ -2,6 +2,7 @@
 // with resynchronisation, RC4, the allow-listed query builder over all 256 codes, versioned
 // layouts, and field decoding against the expected values (sermatec.md §2–§5, §6.5).
 #include "common/hex.hpp"
+#include "protocol/sermatec/alarms.hpp"
 #include "protocol/sermatec/decode.hpp"
 #include "protocol/sermatec/definitions.hpp"
 #include "protocol/sermatec/frame_decoder.hpp"
@@ -332,4 +333,36 @@ TEST_CASE("sermatec B1: the Wi-Fi password bytes are zeroed") {
   bool other = true;
   CHECK(redact_secrets(dump("resp_0d.bin"), other) == dump("resp_0d.bin"));
   CHECK_FALSE(other);
+}
+
+TEST_CASE("sermatec alarms: raised fault and BMS bits become events with the spec's codes") {
+  const Definitions defs(411);
+  std::vector<std::uint8_t> faults(12, 0);
+  faults[1] = 0x01;  // word 0 (bytes 0–1) = 0x0001: bit 0 → code 1
+  faults[2] = 0x01;  // word 1 (bytes 2–3) = 0x0100: bit 8 → code 16 + 8 + 1 = 25
+  std::map<std::string, std::uint16_t> previous;
+  auto events = raised_alarms(0x1F, decode_payload(*defs.layout(0x1F), faults), 2, previous);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].source == "sermatec_fault");
+  CHECK(events[0].code == "1");
+  CHECK(events[0].text.rfind("output overload", 0) == 0);
+  CHECK(events[0].text.find("inferred") != std::string::npos);
+  CHECK(events[1].code == "25");
+  CHECK(events[1].text.rfind("PV1 reversed", 0) == 0);
+  // The same words again raise nothing; a bit that clears and comes back raises again.
+  CHECK(raised_alarms(0x1F, decode_payload(*defs.layout(0x1F), faults), 2, previous).empty());
+  faults[1] = 0;
+  CHECK(raised_alarms(0x1F, decode_payload(*defs.layout(0x1F), faults), 2, previous).empty());
+  faults[1] = 1;
+  CHECK(raised_alarms(0x1F, decode_payload(*defs.layout(0x1F), faults), 2, previous).size() == 1);
+
+  std::vector<std::uint8_t> bms(16, 0);
+  bms[3] = 0x04;  // word 1 bit 2 → bit index 18
+  std::map<std::string, std::uint16_t> bms_previous;
+  const auto pylontech = raised_alarms(0x1E, decode_payload(*defs.layout(0x1E), bms), 2, bms_previous);
+  REQUIRE(pylontech.size() == 1);
+  CHECK(pylontech[0].source == "sermatec_bms");
+  CHECK(pylontech[0].code == "99");  // Pylontech HV block starts at 81
+  std::map<std::string, std::uint16_t> unknown_previous;
+  CHECK(raised_alarms(0x1E, decode_payload(*defs.layout(0x1E), bms), 14, unknown_previous)[0].code == "bms_bit_18");
 }

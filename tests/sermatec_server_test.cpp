@@ -193,6 +193,21 @@ TEST_CASE("sermatec: PCU versions select the poll list and the layouts") {
   }
 }
 
+TEST_CASE("sermatec: a raised fault bit shows as an event in the API") {
+  TestServer server([](config::Config& c) { enable_sermatec(c); }, fast());
+  InverterBehaviour behaviour = typical_inverter();
+  std::vector<std::uint8_t> faults(12, 0);
+  faults[9] = 0x04;  // word 4 bit 2 → code 67, IGBT A over-temperature
+  behaviour.answers[0x1F] = {answer_frame(0x1F, faults)};
+  auto inverter = FakeInverter::connect_to(server.sermatec_port(), behaviour);
+  latest_with(server.http_port(), device_path, "fault_word_4");
+  const json events = json::parse(http_get(server.http_port(), device_path + "/events").body);
+  REQUIRE(events["events"].size() == 1);
+  CHECK(events["events"][0]["source"] == "sermatec_fault");
+  CHECK(events["events"][0]["code"] == "67");
+  CHECK(events["events"][0]["text"].get<std::string>().rfind("IGBT A over-temperature", 0) == 0);
+}
+
 TEST_CASE("sermatec: the Wi-Fi password of a B1 answer is never stored, logged or returned") {
   const std::string password = "Pa55-w0rd-wifi!";
   TempDir dir;
