@@ -176,9 +176,9 @@ std::string known_names(const std::vector<std::string_view>& names) {
 
 void read_section(const SectionSpec& spec, const toml::table& table, Config& config, Problems& problems) {
   for (auto&& [key, node] : table) {
-    const std::string dotted = std::string(spec.name) + "." + std::string(key.str());
-    const auto it = std::find_if(spec.keys.begin(), spec.keys.end(),
-                                 [&](const KeySpec& k) { return k.name == key.str(); });
+    const std::string_view name = key.str();  // a plain copy: clang 14 cannot capture bindings
+    const std::string dotted = std::string(spec.name) + "." + std::string(name);
+    const auto it = std::find_if(spec.keys.begin(), spec.keys.end(), [name](const KeySpec& k) { return k.name == name; });
     if (it == spec.keys.end()) {
       std::vector<std::string_view> names;
       for (const auto& k : spec.keys) names.push_back(k.name);
@@ -191,8 +191,8 @@ void read_section(const SectionSpec& spec, const toml::table& table, Config& con
 
 void read_document(const toml::table& root, Config& config, Problems& problems) {
   for (auto&& [key, node] : root) {
-    const auto it = std::find_if(sections().begin(), sections().end(),
-                                 [&](const SectionSpec& s) { return s.name == key.str(); });
+    const std::string_view name = key.str();  // a plain copy: clang 14 cannot capture bindings
+    const auto it = std::find_if(sections().begin(), sections().end(), [name](const SectionSpec& s) { return s.name == name; });
     if (it == sections().end()) {
       std::vector<std::string_view> names;
       for (const auto& s : sections()) names.push_back(s.name);

@@ -3,6 +3,7 @@
 # Safe to run again: apt-get skips what is already installed.
 set -euo pipefail
 
+# `--fuzz` adds clang and libFuzzer for fuzz/run.sh.
 packages=(
   build-essential g++ cmake ninja-build pkg-config
   libboost1.81-dev libsqlite3-dev sqlite3
@@ -10,6 +11,9 @@ packages=(
   doctest-dev libtomlplusplus-dev libcli11-dev
   libhowardhinnant-date-dev tzdata
 )
+if [ "${1:-}" = "--fuzz" ]; then
+  packages=(clang libclang-rt-14-dev xxd)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
