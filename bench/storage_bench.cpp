@@ -1,0 +1,186 @@
+// Storage benchmarks without the network:
+//   year     one device's year of 10-second realtime pushes written through the real ingest code
+//            (ingest_alphaess: raw archive, record, samples, archived ack), 1,000 frames per
+//            transaction, then packed and VACUUMed: bytes on disk per numeric point, and the two
+//            query figures of issue 3 through the API code (no HTTP).
+//   ceiling  the same records as pre-built rows (no decoding, no network) inserted by the
+//            storage layer in group-commit-sized transactions: the reference for the server.
+//   ingest   the same records decoded and stored by ingest_alphaess (no network).
+#include "api/api.hpp"
+#include "protocol/alphaess/encoder.hpp"
+#include "protocol/alphaess/frame_decoder.hpp"
+#include "protocol/alphaess/messages.hpp"
+#include "protocol/alphaess/metrics.hpp"
+#include "server/alphaess_ingest.hpp"
+#include "storage/history.hpp"
+#include "storage/schema.hpp"
+#include "storage/store.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+using namespace sunkeep;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::int64_t year_start_s = 1704067200;  // 2024-01-01T00:00:00Z
+
+std::string realtime(const std::string& time, int i) {
+  // Values move like a real system's: slow PV and SOC ramps, noisy grid and battery power.
+  const int pv = static_cast<int>(2500 + 2500 * std::sin(i / 4320.0 * 3.14159));
+  return R"({"Time":")" + time + R"(","SN":"ALYEAR","Ppv1":")" + std::to_string(std::max(0, pv)) + R"(","Ppv2":")" +
+         std::to_string(std::max(0, pv - 40)) + R"(","PrealL1":")" + std::to_string(400 + (i * 37) % 300) +
+         R"(","PrealL2":"0.0","PrealL3":"0.0","PmeterL1":")" + std::to_string((i * 53) % 900 - 450) +
+         R"(","PmeterL2":"0","PmeterL3":"0","PmeterDC":"0","Pbat":")" + std::to_string(((i * 71) % 40000 - 20000) / 10.0) +
+         R"(","Sva":"405","VarAC":"-669","VarDC":"96","SOC":")" + std::to_string(20 + (i / 360) % 80) + R"(.0"})";
+}
+
+alphaess::Frame frame_at(int i) {
+  const std::string time = civil_from_naive_seconds(year_start_s + 10LL * i).to_device_string();
+  return alphaess::Frame{alphaess::frame_bytes(1, 16, realtime(time, i))};
+}
+
+struct Db {
+  explicit Db(const std::string& path) : connection(path) {
+    storage::configure_durable(connection);
+    storage::migrate(connection);
+  }
+  storage::Connection connection;
+};
+
+void in_transactions(storage::Connection& db, int frames, int batch, const std::function<void(int)>& write) {
+  for (int i = 0; i < frames; i += batch) {
+    db.exec("BEGIN IMMEDIATE");
+    for (int k = i; k < std::min(frames, i + batch); ++k) write(k);
+    db.exec("COMMIT");
+  }
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void run_ingest(storage::Connection& db, int frames, int batch) {
+  storage::Store store(db);
+  const TimeZone utc("UTC");
+  const auto ack = alphaess::make_success_ack(16).bytes();
+  in_transactions(db, frames, batch, [&](int i) {
+    server::AlphaEssIngest in{.peer = "127.0.0.1:1", .received = (year_start_s + 10LL * i) * 1000, .frame = frame_at(i),
+                              .message = {}, .connection_serial = "ALYEAR", .snapshot_history = false, .reply = ack, .zone = &utc};
+    in.message = alphaess::decode_message(in.frame);
+    server::AlphaEssIngestResult out;
+    server::ingest_alphaess(store, in, out);
+  });
+}
+
+void run_ceiling(storage::Connection& db, int frames, int batch) {
+  storage::Store store(db);
+  const auto device = store.upsert_device("alphaess", "ALYEAR", 0, "127.0.0.1:1");
+  // Rows built before the clock starts: only the inserts are timed.
+  std::vector<std::pair<std::vector<std::uint8_t>, storage::RecordRow>> rows;
+  rows.reserve(static_cast<std::size_t>(frames));
+  for (int i = 0; i < frames; ++i) {
+    const auto frame = frame_at(i);
+    const auto message = alphaess::decode_message(frame);
+    const auto& record = std::get<alphaess::Telemetry>(message).records.at(0);
+    storage::RecordRow row{.device = device, .kind = 1, .device_time = record.device_time.to_device_string(),
+                           .utc = (year_start_s + 10LL * i) * 1000, .received = 0, .frame = 0,
+                           .fields_json = alphaess::fields_to_json(record.fields), .samples = {}};
+    for (auto& s : alphaess::numeric_samples(record.fields)) row.samples.push_back({s.name, s.unit, s.value, s.canonical});
+    rows.emplace_back(frame.raw, std::move(row));
+  }
+  const auto start = Clock::now();
+  in_transactions(db, frames, batch, [&](int i) {
+    auto& [raw, row] = rows[static_cast<std::size_t>(i)];
+    row.frame = store.archive_frame({.device = device, .peer = "127.0.0.1:1", .received = row.utc, .raw = raw});
+    store.insert_record(row);
+  });
+  const double s = seconds_since(start);
+  std::printf("ceiling: %d records in %.2f s = %.0f records/s (pre-built rows, %d per transaction)\n", frames, s, frames / s, batch);
+}
+
+void report_size(storage::Connection& db, const std::string& path) {
+  const auto start = Clock::now();
+  storage::Store store(db);
+  std::int64_t packed = 0;
+  do {
+    db.exec("BEGIN IMMEDIATE");
+    packed = store.compact_samples(std::numeric_limits<std::int64_t>::max(), 200'000);
+    db.exec("COMMIT");
+  } while (packed > 0);
+  std::printf("packed into blocks in %.1f s\n", seconds_since(start));
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  db.exec("VACUUM");
+  const auto points = db.query_int("SELECT coalesce(sum(count), 0) FROM sample_block") + db.query_int("SELECT count(*) FROM sample");
+  const auto bytes = static_cast<std::int64_t>(std::filesystem::file_size(path));
+  std::printf("on disk: %lld bytes for %lld numeric points = %.2f bytes/point\n", static_cast<long long>(bytes),
+              static_cast<long long>(points), static_cast<double>(bytes) / static_cast<double>(points));
+  struct Part {
+    const char* what;
+    const char* sql;
+  };
+  for (const Part& part : {Part{"raw frame archive", "SELECT sum(length(raw)) FROM frame"},
+                           Part{"record fields", "SELECT sum(length(fields)) FROM record"},
+                           Part{"sample blocks", "SELECT sum(length(data)) FROM sample_block_data"}}) {
+    std::printf("  %-18s %lld bytes (%.2f per point)\n", part.what, static_cast<long long>(db.query_int(part.sql)),
+                static_cast<double>(db.query_int(part.sql)) / static_cast<double>(points));
+  }
+}
+
+struct NoneConnected final : api::LiveStatus {
+  [[nodiscard]] bool connected(const std::string&, const std::string&) const override { return false; }
+};
+
+void report_queries(const std::string& path) {
+  storage::Connection db(path, storage::Connection::Mode::read_only);
+  const NoneConnected live;
+  const api::Api api({.max_points = 1'000'000, .version = "bench"}, live);
+  storage::HistoryReader history(db);
+  const auto time = [&](const std::string& target) {
+    double best = 1e9;
+    for (int run = 0; run < 5; ++run) {
+      const auto start = Clock::now();
+      const auto r = api.handle({"GET", target, ""}, history, (year_start_s + 366LL * 86400) * 1000);
+      best = std::min(best, seconds_since(start) * 1000);
+      if (r.status != 200) std::printf("  %s -> %u\n", target.c_str(), r.status);
+    }
+    return best;
+  };
+  std::printf("query, best of 5 (API code, no HTTP): year at step=1h %.1f ms; one day raw %.1f ms\n",
+              time("/api/v1/devices/alphaess:ALYEAR/series?metric=battery_power&step=1h&from=2024-01-01T00:00:00Z&to=2025-01-01T00:00:00Z"),
+              time("/api/v1/devices/alphaess:ALYEAR/series?metric=battery_power&from=2024-06-01T00:00:00Z&to=2024-06-02T00:00:00Z"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = "year";
+  std::string path = "bench-storage.db";
+  int days = 365;
+  int batch = 1000;
+  CLI::App app{"sunkeep storage benchmarks (no network)"};
+  app.add_option("mode", mode, "year | ceiling | ingest")->check(CLI::IsMember({"year", "ceiling", "ingest"}));
+  app.add_option("--db", path, "database file (replaced)");
+  app.add_option("--days", days, "days of 10-second data");
+  app.add_option("--batch", batch, "frames per transaction");
+  CLI11_PARSE(app, argc, argv);
+
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  const int frames = days * 8640;
+  Db db(path);
+  if (mode == "ceiling") {
+    run_ceiling(db.connection, frames, batch);
+    return 0;
+  }
+  const auto start = Clock::now();
+  run_ingest(db.connection, frames, batch);
+  const double s = seconds_since(start);
+  std::printf("ingest: %d frames in %.1f s = %.0f frames/s (decode + store, %d per transaction)\n", frames, s, frames / s, batch);
+  if (mode == "year") {
+    report_size(db.connection, path);
+    report_queries(path);
+  }
+  return 0;
+}
