@@ -5,14 +5,15 @@
 #include "tests/support/fake_device.hpp"
 #include "tests/support/fixtures.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <vector>
 #include <string>
@@ -25,33 +26,47 @@ using namespace sunkeep::test;
 
 namespace {
 
-std::uint16_t free_loopback_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
-
+// The real `sunkeep serve`, on a port the kernel picks: the port is read from its log line
+// "listening for AlphaESS devices on 127.0.0.1:<port>", so parallel test runs cannot collide.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& config_path, std::uint16_t port) {
+  ServerProcess(const std::string& config_path, const std::string& log_path) {
     std::string binary = SUNKEEP_BINARY;
     std::string serve = "serve";
     std::string flag = "--config";
     std::string cfg = config_path;
     char* argv[] = {binary.data(), serve.data(), flag.data(), cfg.data(), nullptr};
-    REQUIRE(posix_spawn(&pid_, binary.c_str(), nullptr, nullptr, argv, environ) == 0);
-    // Wait (bounded) until it accepts connections.
-    for (int attempt = 0; attempt < 200; ++attempt) {
-      try {
-        FakeDevice probe(port);
-        return;
-      } catch (const std::exception&) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::filesystem::remove(log_path);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    const int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(spawned == 0);
+    const std::string marker = "listening for AlphaESS devices on 127.0.0.1:";
+    for (int attempt = 0; attempt < 400 && port_ == 0; ++attempt) {
+      std::ifstream log(log_path);
+      std::string line;
+      while (std::getline(log, line)) {
+        const auto at = line.find(marker);
+        if (at != std::string::npos) port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
       }
+      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
-    FAIL("sunkeep serve did not start listening");
+    REQUIRE_MESSAGE(port_ != 0, "sunkeep serve did not start listening");
   }
   ~ServerProcess() { kill_hard(); }
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+
+  void kill_hard() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
 
   // Sends SIGTERM and waits, bounded, for the process to exit; its exit code, or -1.
   int terminate(std::chrono::seconds limit = std::chrono::seconds(20)) {
@@ -68,16 +83,10 @@ class ServerProcess {
     kill_hard();
     return -1;
   }
-  void kill_hard() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
 
  private:
   pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
 };
 
 // The i-th record of the stream: a realtime push 10 s after the previous one.
@@ -90,11 +99,12 @@ std::string push(int i) {
   return R"({"Time":")" + device_time(i) + R"(","SN":"ALKILL","Pbat":")" + std::to_string(i) + R"(","SOC":"50.0"})";
 }
 
-// A config file for the real binary: database and listener in `dir`, on `port`.
-std::string write_config(const TempDir& dir, std::uint16_t port) {
+// A config file for the real binary: database in `dir`, every listener on a port the kernel picks.
+std::string write_config(const TempDir& dir) {
   const std::string path = dir.file("sunkeep.toml");
   std::ofstream(path) << "[storage]\npath = \"" << dir.file("sunkeep.db") << "\"\n"
-                      << "[alphaess]\nlisten = \"127.0.0.1:" << port << "\"\n";
+                      << "[alphaess]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
+                      << "[sermatec]\nenabled = false\n";
   return path;
 }
 
@@ -102,9 +112,8 @@ std::string write_config(const TempDir& dir, std::uint16_t port) {
 
 TEST_CASE("shutdown: SIGTERM with a device connected exits 0 and keeps everything acked") {
   TempDir dir;
-  const std::uint16_t port = free_loopback_port();
-  ServerProcess server(write_config(dir, port), port);
-  FakeDevice device(port);
+  ServerProcess server(write_config(dir), dir.file("server.log"));
+  FakeDevice device(server.port());
   for (int i = 0; i < 10; ++i) {
     const auto ack = device.exchange(16, push(i));
     REQUIRE(ack);
@@ -117,15 +126,14 @@ TEST_CASE("shutdown: SIGTERM with a device connected exits 0 and keeps everythin
 
 TEST_CASE("durability: after kill -9 every acknowledged record is in the database") {
   TempDir dir;
-  const std::uint16_t port = free_loopback_port();
-  const std::string config_path = write_config(dir, port);
+  const std::string config_path = write_config(dir);
   constexpr int burst = 5;
   std::vector<int> acked;
   int next = 0;
   for (int round = 0; round < 3; ++round) {
     CAPTURE(round);
-    ServerProcess server(config_path, port);
-    FakeDevice device(port);
+    ServerProcess server(config_path, dir.file("server.log"));
+    FakeDevice device(server.port());
     const int bursts = 8 + round * 3;
     for (int b = 0; b < bursts; ++b) {
       std::string bytes;
