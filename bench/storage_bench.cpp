@@ -39,9 +39,11 @@ std::string realtime(const std::string& time, int i) {
          R"(","Sva":"405","VarAC":"-669","VarDC":"96","SOC":")" + std::to_string(20 + (i / 360) % 80) + R"(.0"})";
 }
 
-alphaess::Frame frame_at(int i) {
+alphaess::Frame frame_at(int i, const std::string& serial = "ALYEAR") {
   const std::string time = civil_from_naive_seconds(year_start_s + 10LL * i).to_device_string();
-  return alphaess::Frame{alphaess::frame_bytes(1, 16, realtime(time, i))};
+  std::string payload = realtime(time, i);
+  payload.replace(payload.find("ALYEAR"), 6, serial);
+  return alphaess::Frame{alphaess::frame_bytes(1, 16, payload)};
 }
 
 struct Db {
@@ -75,18 +77,21 @@ void run_ingest(storage::Connection& db, int frames, int batch) {
   });
 }
 
-void run_ceiling(storage::Connection& db, int frames, int batch) {
+// `devices` > 1 spreads the records round-robin over that many devices, as a fleet sends them.
+void run_ceiling(storage::Connection& db, int frames, int batch, int devices) {
   storage::Store store(db);
-  const auto device = store.upsert_device("alphaess", "ALYEAR", 0, "127.0.0.1:1");
+  std::vector<storage::DeviceId> ids;
+  for (int d = 0; d < devices; ++d) ids.push_back(store.upsert_device("alphaess", "DEV" + std::to_string(d), 0, "127.0.0.1:1"));
   // Rows built before the clock starts: only the inserts are timed.
   std::vector<std::pair<std::vector<std::uint8_t>, storage::RecordRow>> rows;
   rows.reserve(static_cast<std::size_t>(frames));
   for (int i = 0; i < frames; ++i) {
-    const auto frame = frame_at(i);
+    const auto device = ids[static_cast<std::size_t>(i % devices)];
+    const auto frame = frame_at(i / devices, "DEV" + std::to_string(i % devices));
     const auto message = alphaess::decode_message(frame);
     const auto& record = std::get<alphaess::Telemetry>(message).records.at(0);
     storage::RecordRow row{.device = device, .kind = 1, .device_time = record.device_time.to_device_string(),
-                           .utc = (year_start_s + 10LL * i) * 1000, .received = 0, .frame = 0,
+                           .utc = (year_start_s + 10LL * (i / devices)) * 1000, .received = 0, .frame = 0,
                            .fields_json = alphaess::fields_to_json(record.fields), .samples = {}};
     for (auto& s : alphaess::numeric_samples(record.fields)) row.samples.push_back({s.name, s.unit, s.value, s.canonical});
     rows.emplace_back(frame.raw, std::move(row));
@@ -94,11 +99,12 @@ void run_ceiling(storage::Connection& db, int frames, int batch) {
   const auto start = Clock::now();
   in_transactions(db, frames, batch, [&](int i) {
     auto& [raw, row] = rows[static_cast<std::size_t>(i)];
-    row.frame = store.archive_frame({.device = device, .peer = "127.0.0.1:1", .received = row.utc, .raw = raw});
+    row.frame = store.archive_frame({.device = row.device, .peer = "127.0.0.1:1", .received = row.utc, .raw = raw});
     store.insert_record(row);
   });
   const double s = seconds_since(start);
-  std::printf("ceiling: %d records in %.2f s = %.0f records/s (pre-built rows, %d per transaction)\n", frames, s, frames / s, batch);
+  std::printf("ceiling: %d records of %d device(s) in %.2f s = %.0f records/s (pre-built rows, %d per transaction)\n",
+              frames, devices, s, frames / s, batch);
 }
 
 void report_size(storage::Connection& db, const std::string& path) {
@@ -160,18 +166,20 @@ int main(int argc, char** argv) {
   std::string path = "bench-storage.db";
   int days = 365;
   int batch = 1000;
+  int devices = 1;
   CLI::App app{"sunkeep storage benchmarks (no network)"};
   app.add_option("mode", mode, "year | ceiling | ingest")->check(CLI::IsMember({"year", "ceiling", "ingest"}));
   app.add_option("--db", path, "database file (replaced)");
   app.add_option("--days", days, "days of 10-second data");
   app.add_option("--batch", batch, "frames per transaction");
+  app.add_option("--devices", devices, "ceiling: spread the records over this many devices");
   CLI11_PARSE(app, argc, argv);
 
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   const int frames = days * 8640;
   Db db(path);
   if (mode == "ceiling") {
-    run_ceiling(db.connection, frames, batch);
+    run_ceiling(db.connection, frames, batch, devices);
     return 0;
   }
   const auto start = Clock::now();

@@ -176,8 +176,8 @@ std::optional<std::vector<Point>> decode_block(std::span<const std::uint8_t> byt
       p.value = *v;
     } else {
       const auto delta = in.varint();
-      if (!delta) return std::nullopt;
-      scaled += unzigzag(*delta);
+      // Damaged bytes can hold deltas whose sum leaves int64: not a block this code wrote.
+      if (!delta || __builtin_add_overflow(scaled, unzigzag(*delta), &scaled)) return std::nullopt;
       p.value = static_cast<double>(scaled) / power_of_ten(*scale_code);
     }
   }

@@ -70,6 +70,14 @@ TEST_CASE("sample block: damaged bytes decode to nothing rather than garbage") {
   CHECK_FALSE(decode_block({}, t0));
 }
 
+TEST_CASE("sample block: value deltas that overflow int64 are rejected (found by fuzz/sample_block)") {
+  // The fuzzer's crashing input: valid header and times, then deltas summing past INT64_MIN.
+  const std::vector<std::uint8_t> crash{0x01, 0x0a, 0x0a, 0x5b, 0x09, 0x01, 0xff, 0xff, 0xff, 0x1a, 0x0a, 0xef, 0xff, 0xff, 0xef,
+                                        0x1a, 0x1a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x06, 0x00, 0x00, 0x00,
+                                        0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1a, 0x1a, 0xff, 0x0a};
+  CHECK_FALSE(decode_block(crash, 0));
+}
+
 namespace {
 
 // A database with one series holding three hours of 10-second points and one point in the
