@@ -71,10 +71,11 @@ else
 fi
 kill -TERM $pid; wait $pid || true
 
-days=365; rounds=50
-$quick && days=2 && rounds=3
-echo "== storage ceiling and ingest without network ($days days of 10-second records)"
-"$bin/bench/sunkeep-bench-storage" ceiling --days "$days" --db "$work/ceiling.db"
+days=365; rounds=50; fleet_days=9
+$quick && days=2 && rounds=3 && fleet_days=1
+echo "== storage ceiling without network: the load test's records (1,000 devices), and one device's"
+"$bin/bench/sunkeep-bench-storage" ceiling --days "$fleet_days" --devices 1000 --db "$work/ceiling.db"
+"$bin/bench/sunkeep-bench-storage" ceiling --days 7 --db "$work/ceiling.db"
 echo "== a year of data through the ingest code: size and query latency"
 "$bin/bench/sunkeep-bench-storage" year --days "$days" --db "$work/year.db"
 echo "== crash consistency ($rounds kill -9 rounds)"
