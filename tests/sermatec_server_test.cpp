@@ -193,6 +193,25 @@ TEST_CASE("sermatec: PCU versions select the poll list and the layouts") {
   }
 }
 
+TEST_CASE("sermatec: 0x98 is asked again at the start of the first cycle after the identity refresh") {
+  server::SermatecTiming timing = fast();
+  timing.identity_refresh = 1500ms;
+  TestServer server([](config::Config& c) { enable_sermatec(c, 1000ms); }, timing);
+  auto inverter = FakeInverter::connect_to(server.sermatec_port(), typical_inverter());
+  REQUIRE(inverter->wait_for_queries(1 + 3 * cycle_at_411.size() + 1, 15s));
+  const auto codes = inverter->query_codes();
+  // 0x98 first, then only at a cycle start (right before 0x0C), never inside a cycle.
+  CHECK(codes[0] == 0x98);
+  int refreshes = 0;
+  for (std::size_t i = 1; i < codes.size(); ++i) {
+    if (codes[i] != 0x98) continue;
+    ++refreshes;
+    if (i + 1 < codes.size()) CHECK(codes[i + 1] == 0x0C);  // the snapshot may end right after it
+  }
+  CHECK(refreshes >= 1);
+  CHECK(server.sermatec_counters().identified == 1);  // the same serial keeps its binding
+}
+
 TEST_CASE("sermatec: a raised fault bit shows as an event in the API") {
   TestServer server([](config::Config& c) { enable_sermatec(c); }, fast());
   InverterBehaviour behaviour = typical_inverter();
