@@ -212,6 +212,23 @@ TEST_CASE("sermatec: 0x98 is asked again at the start of the first cycle after t
   CHECK(server.sermatec_counters().identified == 1);  // the same serial keeps its binding
 }
 
+TEST_CASE("sermatec: a new serial in the hourly 0x98 starts identification afresh") {
+  server::SermatecTiming timing = fast();
+  timing.identity_refresh = 1000ms;
+  TestServer server([](config::Config& c) { enable_sermatec(c, 1000ms); }, timing);
+  InverterBehaviour behaviour = typical_inverter();
+  behaviour.later_answers[0x98] = {1, {identity_answer(603, 1, "SMNEWSERIAL")}};  // swapped module
+  auto inverter = FakeInverter::connect_to(server.sermatec_port(), behaviour);
+  latest_with(server.http_port(), "/api/v1/devices/sermatec:SMNEWSERIAL", "battery_soc");
+  CHECK(server.sermatec_counters().identified == 2);
+  const json devices = json::parse(http_get(server.http_port(), "/api/v1/devices").body);
+  CHECK(devices.size() == 2);
+  const json fresh = json::parse(http_get(server.http_port(), "/api/v1/devices/sermatec:SMNEWSERIAL").body);
+  CHECK(fresh["firmware"] == "603");
+  CHECK(fresh["online"] == true);
+  check_only_read_only_queries(*inverter);
+}
+
 TEST_CASE("sermatec: a raised fault bit shows as an event in the API") {
   TestServer server([](config::Config& c) { enable_sermatec(c); }, fast());
   InverterBehaviour behaviour = typical_inverter();

@@ -127,6 +127,7 @@ void FakeInverter::serve(int fd) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
   sermatec::FrameDecoder decoder;
   std::vector<std::uint8_t> buffer(4096);
+  std::map<std::uint8_t, std::size_t> asked;
   while (!stopping_) {
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
@@ -144,12 +145,16 @@ void FakeInverter::serve(int fd) {
       }
       if (frame->from_rc4) ++rc4_queries_;
       if (behaviour_.rc4_only && !frame->from_rc4) continue;
+      const std::size_t times = asked[frame->code()]++;
+      const auto later = behaviour_.later_answers.find(frame->code());
+      const bool use_later = later != behaviour_.later_answers.end() && times >= later->second.first;
       const auto answers = behaviour_.answers.find(frame->code());
-      if (answers == behaviour_.answers.end()) continue;
+      if (!use_later && answers == behaviour_.answers.end()) continue;
+      const auto& frames = use_later ? later->second.frames : answers->second;
       if (const auto delay = behaviour_.delays.find(frame->code()); delay != behaviour_.delays.end()) {
         std::this_thread::sleep_for(delay->second);
       }
-      for (const auto& answer : answers->second) {
+      for (const auto& answer : frames) {
         const auto bytes = frame->from_rc4 ? sermatec::rc4_apply(answer) : answer;
         if (behaviour_.junk_between_frames) write_all(fd, {0x00, 0x13, 0x37});
         const std::size_t chunk = behaviour_.chunk == 0 ? bytes.size() : behaviour_.chunk;

@@ -21,6 +21,12 @@ struct InverterBehaviour {
   bool junk_between_frames = false;
   std::map<std::uint8_t, std::chrono::milliseconds> delays;  // answer these codes late
   bool rc4_only = false;                  // ignore plain queries, answer RC4 queries in RC4
+  // After `first` queries with this code, answer with `frames` instead (e.g. a new serial).
+  struct Later {
+    std::size_t first = 0;
+    std::vector<std::vector<std::uint8_t>> frames;
+  };
+  std::map<std::uint8_t, Later> later_answers;
 };
 
 // An answer frame (inverter → sunkeep) around `payload`.
