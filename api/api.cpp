@@ -244,7 +244,7 @@ class Handler {
     const auto agg_text = query_.get("agg");
     if (const auto step_text = query_.get("step")) {
       const auto step = parse_step_seconds(*step_text);
-      if (!step) throw BadParameter("step", "must be whole seconds or a duration such as 1m, 5m, 1h, 1d");
+      if (!step) throw BadParameter("step", "must be whole seconds or a duration such as 1m, 5m, 1h, 1d (at most 100 years)");
       const auto agg = parse_aggregate(agg_text.value_or("avg"));
       const std::int64_t buckets = (answer.range.to - answer.range.from) / (*step * 1000) + 1;
       refuse_over_limit(buckets * static_cast<std::int64_t>(infos.size()), "this step");

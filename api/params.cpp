@@ -159,10 +159,15 @@ std::optional<UtcMillis> parse_time(std::string_view text) {
 }
 
 std::optional<std::int64_t> parse_step_seconds(std::string_view text) {
-  if (const auto plain = parse_positive(text)) return plain;
-  const auto duration = config::parse_duration(text);
-  if (!duration || duration->count() < 1000 || duration->count() % 1000 != 0) return std::nullopt;
-  return duration->count() / 1000;
+  constexpr std::int64_t max_step_s = 100LL * 366 * 86400;  // keeps step × 1000 far inside int64
+  std::optional<std::int64_t> seconds = parse_positive(text);
+  if (!seconds) {
+    const auto duration = config::parse_duration(text);
+    if (!duration || duration->count() < 1000 || duration->count() % 1000 != 0) return std::nullopt;
+    seconds = duration->count() / 1000;
+  }
+  if (*seconds > max_step_s) return std::nullopt;
+  return seconds;
 }
 
 std::optional<std::int64_t> parse_positive(std::string_view text) {

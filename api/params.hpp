@@ -43,7 +43,7 @@ class QueryParams {
 // as a space is accepted) or Unix seconds ("1616540512", "1616540512.5").
 std::optional<UtcMillis> parse_time(std::string_view text);
 
-// Whole seconds ("300") or a duration ("1m", "5m", "1h", "1d"); at least one second.
+// Whole seconds ("300") or a duration ("1m", "5m", "1h", "1d"); from 1 s to 100 years.
 std::optional<std::int64_t> parse_step_seconds(std::string_view text);
 
 // A positive integer.

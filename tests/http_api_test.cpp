@@ -236,6 +236,8 @@ TEST_CASE("api: every error is JSON with the right status and names the bad para
   expect(series + "?metric=Pbat&from=2024-03-03T00:00:00Z&to=2024-03-02T00:00:00Z", 400, "bad_parameter", "from");
   expect(series + "?metric=Pbat&step=0", 400, "bad_parameter", "step");
   expect(series + "?metric=Pbat&step=5x", 400, "bad_parameter", "step");
+  expect(series + "?metric=Pbat&step=1170942020424240000", 400, "bad_parameter", "step");  // found by fuzz/http_request
+  expect(series + "?metric=Pbat&step=999999999d", 400, "bad_parameter", "step");
   expect(series + "?metric=Pbat&step=1h&agg=median", 400, "bad_parameter", "agg");
   expect(series + "?metric=Pbat&agg=max", 400, "bad_parameter", "agg");
   expect(series + "?metric=Pbat&colour=red", 400, "bad_parameter", "colour");
