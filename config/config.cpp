@@ -168,9 +168,11 @@ const std::vector<SectionSpec>& sections() {
   return specs;
 }
 
-std::string known_names(const std::vector<std::string_view>& names) {
+// "a, b, c" from the `name` of each spec (KeySpec or SectionSpec).
+template <class Specs>
+std::string known_names(const Specs& specs) {
   std::string out;
-  for (auto n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  for (const auto& spec : specs) out += (out.empty() ? "" : ", ") + std::string(spec.name);
   return out;
 }
 
@@ -180,9 +182,7 @@ void read_section(const SectionSpec& spec, const toml::table& table, Config& con
     const std::string dotted = std::string(spec.name) + "." + std::string(name);
     const auto it = std::find_if(spec.keys.begin(), spec.keys.end(), [name](const KeySpec& k) { return k.name == name; });
     if (it == spec.keys.end()) {
-      std::vector<std::string_view> names;
-      for (const auto& k : spec.keys) names.push_back(k.name);
-      problems.push_back({dotted, key.source().begin.line, "unknown key (known in [" + std::string(spec.name) + "]: " + known_names(names) + ")"});
+      problems.push_back({dotted, key.source().begin.line, "unknown key (known in [" + std::string(spec.name) + "]: " + known_names(spec.keys) + ")"});
       continue;
     }
     if (auto error = it->read(node, config)) problems.push_back({dotted, line_of(node), *error});
@@ -194,9 +194,7 @@ void read_document(const toml::table& root, Config& config, Problems& problems) 
     const std::string_view name = key.str();  // a plain copy: clang 14 cannot capture bindings
     const auto it = std::find_if(sections().begin(), sections().end(), [name](const SectionSpec& s) { return s.name == name; });
     if (it == sections().end()) {
-      std::vector<std::string_view> names;
-      for (const auto& s : sections()) names.push_back(s.name);
-      problems.push_back({std::string(key.str()), key.source().begin.line, "unknown section or key (known sections: " + known_names(names) + ")"});
+      problems.push_back({std::string(key.str()), key.source().begin.line, "unknown section or key (known sections: " + known_names(sections()) + ")"});
       continue;
     }
     const toml::table* table = node.as_table();

@@ -20,7 +20,6 @@ namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 using asio::use_awaitable;
-constexpr auto tuple_awaitable = asio::as_tuple(use_awaitable);
 
 namespace {
 

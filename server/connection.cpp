@@ -22,7 +22,6 @@ void close_socket(asio::ip::tcp::socket& socket) {
 
 asio::awaitable<WriteResult> write_within(asio::ip::tcp::socket& socket, asio::steady_timer& timer,
                                           asio::const_buffer bytes, std::chrono::milliseconds timeout) {
-  constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
   timer.expires_after(timeout);
   auto result = co_await (asio::async_write(socket, bytes, tuple_awaitable) || timer.async_wait(tuple_awaitable));
   if (result.index() == 1) co_return WriteResult::timed_out;

@@ -19,6 +19,9 @@
 
 namespace sunkeep::server {
 
+// Completion token for the server's coroutines: errors come back as values, never as exceptions.
+inline constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_awaitable);
+
 enum class WriteResult { written, timed_out, failed };
 
 // "address:port" of the peer ("[v6]:port"), and the bare address in `host`.

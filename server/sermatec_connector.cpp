@@ -1,6 +1,8 @@
 // Local-mode connections to Sermatec inverters.
 #include "server/sermatec_connector.hpp"
 
+#include "server/connection.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -20,7 +22,6 @@ namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 using asio::ip::tcp;
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 

@@ -46,11 +46,6 @@ void SessionRegistry::close_all() {
   for (auto& s : live) s->close_from_elsewhere();
 }
 
-std::size_t SessionRegistry::open_sessions() const {
-  std::lock_guard lock(mutex_);
-  return open_.size();
-}
-
 bool SessionRegistry::bound(const std::string& serial) const {
   std::lock_guard lock(mutex_);
   const auto it = by_serial_.find(serial);

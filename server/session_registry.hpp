@@ -31,7 +31,6 @@ class SessionRegistry {
   bool bind(const std::string& key, const std::shared_ptr<Closable>& session);
   // Asks every open session to close (shutdown).
   void close_all();
-  [[nodiscard]] std::size_t open_sessions() const;
   // Whether a live connection currently speaks for `serial`.
   [[nodiscard]] bool bound(const std::string& serial) const;
 
