@@ -50,8 +50,8 @@ bool is_parse_error(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
-awaitable<void> serve_connection(beast::tcp_stream stream, const api::Api& api, ReadPool& reads,
-                                 HttpCounters& counters) {
+awaitable<void> serve_connection(beast::tcp_stream stream, HttpServices services) {
+  HttpCounters& counters = services.counters;
   ++counters.connections_open;
   beast::flat_buffer buffer;
   while (true) {
@@ -72,11 +72,11 @@ awaitable<void> serve_connection(beast::tcp_stream stream, const api::Api& api, 
     const auto& req = parser.get();
     api::Request request{std::string(req.method_string()), std::string(req.target()),
                          std::string(req[http::field::authorization])};
-    auto query = [&api, request](storage::Connection& db) {
-      storage::HistoryReader history(db);
-      return api.handle(request, history, now_ms());
+    auto query = [services, request](storage::Connection& db) {
+      storage::HistoryReader history(db, &services.recent);
+      return services.api.handle(request, history, now_ms());
     };
-    const api::Response answer = co_await reads.run(std::move(query));
+    const api::Response answer = co_await services.reads.run(std::move(query));
     const bool keep_alive = req.keep_alive();
     auto res = to_beast(answer, req.version(), keep_alive, req.method() == http::verb::head);
     stream.expires_after(HttpLimits::io_timeout);
@@ -90,9 +90,8 @@ awaitable<void> serve_connection(beast::tcp_stream stream, const api::Api& api, 
 
 }  // namespace
 
-void spawn_http_accept_loop(asio::io_context& io, asio::ip::tcp::acceptor& acceptor, const api::Api& api,
-                            ReadPool& reads, HttpCounters& counters) {
-  auto loop = [&io, &acceptor, &api, &reads, &counters]() -> awaitable<void> {
+void spawn_http_accept_loop(asio::io_context& io, asio::ip::tcp::acceptor& acceptor, HttpServices services) {
+  auto loop = [&io, &acceptor, services]() -> awaitable<void> {
     asio::steady_timer backoff(acceptor.get_executor());
     while (acceptor.is_open()) {
       auto accepted = co_await acceptor.async_accept(asio::make_strand(io), tuple_awaitable);
@@ -106,7 +105,7 @@ void spawn_http_accept_loop(asio::io_context& io, asio::ip::tcp::acceptor& accep
       }
       beast::tcp_stream stream(std::move(std::get<1>(accepted)));
       auto executor = stream.get_executor();
-      asio::co_spawn(executor, serve_connection(std::move(stream), api, reads, counters), asio::detached);
+      asio::co_spawn(executor, serve_connection(std::move(stream), services), asio::detached);
     }
   };
   asio::co_spawn(acceptor.get_executor(), std::move(loop), asio::detached);

@@ -4,6 +4,7 @@
 
 #include "api/api.hpp"
 #include "server/read_pool.hpp"
+#include "storage/recent_samples.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -26,8 +27,16 @@ struct HttpCounters {
   std::atomic<std::uint64_t> connections_open{0};
 };
 
+// What every HTTP connection uses; all of it outlives the accept loop.
+struct HttpServices {
+  const api::Api& api;
+  ReadPool& reads;
+  const storage::RecentSamples& recent;  // the writer's samples not yet in the `sample` table
+  HttpCounters& counters;
+};
+
 // Accepts on `acceptor` until it is closed; each connection is served on its own strand.
 void spawn_http_accept_loop(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor& acceptor,
-                            const api::Api& api, ReadPool& reads, HttpCounters& counters);
+                            HttpServices services);
 
 }  // namespace sunkeep::server

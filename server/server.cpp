@@ -145,7 +145,7 @@ void Server::start(std::size_t io_threads) {
     }
   }
   spdlog::info("HTTP API on {}", config::Endpoint{config_.http.listen.host, http_port()}.to_string());
-  spawn_http_accept_loop(io_, *http_acceptor_, *api_, *reads_, http_counters_);
+  spawn_http_accept_loop(io_, *http_acceptor_, {*api_, *reads_, writer_->recent(), http_counters_});
   if (io_threads == 0) io_threads = std::max(1U, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < io_threads; ++i) threads_.emplace_back([this] { io_.run(); });
 }

@@ -66,6 +66,7 @@ std::vector<LatestValue> HistoryReader::latest(std::int64_t device) {
       "SELECT last_t, last_v FROM sample_block WHERE series_id = ?1 ORDER BY start_ms DESC LIMIT 1");
   for (auto& info : series_of(device)) {
     std::optional<Point> newest;
+    if (recent_) newest = recent_->newest(info.id);
     for (Statement* s : {&newest_row, &newest_block}) {
       s->bind(1, info.id);
       if (s->step() && (!newest || s->int64(0) > newest->t)) newest = Point{s->int64(0), s->real(1)};
@@ -132,6 +133,21 @@ std::vector<Point> rows_in(Connection& db, std::int64_t series, TimeRange range)
   return out;
 }
 
+// Merges two time-sorted lists; where both hold a time, `first` was stored first and wins.
+std::vector<Point> merge_first_wins(const std::vector<Point>& first, const std::vector<Point>& second) {
+  if (second.empty()) return first;
+  std::vector<Point> out;
+  out.reserve(first.size() + second.size());
+  std::size_t i = 0;
+  for (const auto& p : second) {
+    while (i < first.size() && first[i].t < p.t) out.push_back(first[i++]);
+    if (i < first.size() && first[i].t == p.t) continue;
+    out.push_back(p);
+  }
+  out.insert(out.end(), first.begin() + static_cast<std::ptrdiff_t>(i), first.end());
+  return out;
+}
+
 // One bucket's running aggregate: the summary of everything added so far.
 struct Accumulator {
   BlockSummary total;
@@ -169,10 +185,15 @@ std::int64_t bucket_of(UtcMillis t, std::int64_t step_ms) {
 
 }  // namespace
 
+std::vector<Point> HistoryReader::loose_points(std::int64_t series, TimeRange range) {
+  // The overlay is read before the table: a drain that commits in between moves points from the
+  // overlay into the table, so reading in this order sees them in one or both, never neither.
+  const std::vector<Point> recent = recent_ ? recent_->points(series, range.from, range.to) : std::vector<Point>{};
+  return merge_first_wins(rows_in(db_, series, range), recent);
+}
+
 std::int64_t HistoryReader::count_points(std::int64_t series, TimeRange range) {
-  auto rows = db_.prepare("SELECT count(*) FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms < ?3");
-  rows.bind(1, series).bind(2, std::int64_t{range.from}).bind(3, std::int64_t{range.to});
-  std::int64_t total = rows.step() ? rows.int64(0) : 0;
+  std::int64_t total = static_cast<std::int64_t>(loose_points(series, range).size());
   BlockPoints decoder(db_);
   for (const auto& block : blocks_in(db_, series, range)) {
     if (inside(block.summary, range)) {
@@ -190,19 +211,8 @@ std::vector<Point> HistoryReader::raw_points(std::int64_t series, TimeRange rang
   std::vector<Point> packed;
   BlockPoints decoder(db_);
   for (const auto& block : blocks_in(db_, series, range)) decoder.append(series, block.start, range, packed);
-  const std::vector<Point> rows = rows_in(db_, series, range);
-  if (rows.empty()) return packed;
-  // Merge by time; where a row repeats a packed time, the packed value was stored first and wins.
-  std::vector<Point> out;
-  out.reserve(packed.size() + rows.size());
-  std::size_t i = 0;
-  for (const auto& row : rows) {
-    while (i < packed.size() && packed[i].t < row.t) out.push_back(packed[i++]);
-    if (i < packed.size() && packed[i].t == row.t) continue;
-    out.push_back(row);
-  }
-  out.insert(out.end(), packed.begin() + static_cast<std::ptrdiff_t>(i), packed.end());
-  return out;
+  // Where a loose point repeats a packed time, the packed value was stored first and wins.
+  return merge_first_wins(packed, loose_points(series, range));
 }
 
 std::vector<Point> HistoryReader::bucketed_points(std::int64_t series, TimeRange range, std::int64_t step_ms,
@@ -218,7 +228,7 @@ std::vector<Point> HistoryReader::bucketed_points(std::int64_t series, TimeRange
       decoder.append(series, block.start, range, loose);
     }
   }
-  for (const auto& p : rows_in(db_, series, range)) loose.push_back(p);
+  for (const auto& p : loose_points(series, range)) loose.push_back(p);
   for (const auto& p : loose) buckets[bucket_of(p.t, step_ms)].add(p);
   std::vector<Point> out;
   out.reserve(buckets.size());

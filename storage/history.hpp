@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "storage/recent_samples.hpp"
 #include "storage/sample_block.hpp"
 #include "storage/sqlite.hpp"
 
@@ -71,7 +72,8 @@ struct TimeRange {
 
 class HistoryReader {
  public:
-  explicit HistoryReader(Connection& db) : db_(db) {}
+  // `recent`: the writer's committed samples not yet in the `sample` table (none without one).
+  explicit HistoryReader(Connection& db, const RecentSamples* recent = nullptr) : db_(db), recent_(recent) {}
 
   std::vector<DeviceRow> devices();
   std::optional<DeviceRow> device(const std::string& vendor, const std::string& serial);
@@ -87,7 +89,11 @@ class HistoryReader {
   std::vector<RejectionItem> rejections();
 
  private:
+  // Unpacked points of `series` in `range`: `sample` rows and the recent overlay, by time.
+  std::vector<Point> loose_points(std::int64_t series, TimeRange range);
+
   Connection& db_;
+  const RecentSamples* recent_;
 };
 
 }  // namespace sunkeep::storage

@@ -1,6 +1,8 @@
 // Encoding and decoding of sample blocks.
 #include "storage/sample_block.hpp"
 
+#include "storage/byte_coding.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -10,55 +12,14 @@ namespace sunkeep::storage {
 
 namespace {
 
+using coding::put_varint;
+using coding::unzigzag;
+using coding::zigzag;
+
 constexpr std::uint8_t format_version = 1;
 constexpr std::uint8_t raw_doubles = 0xFF;  // scale marker: values stored as 8-byte doubles
 constexpr int max_decimals = 6;
 constexpr double max_scaled = 9.0e15;       // keeps scaled values exact in a double
-
-std::uint64_t zigzag(std::int64_t v) {
-  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-std::int64_t unzigzag(std::uint64_t v) {
-  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
-}
-
-void put_varint(std::vector<std::uint8_t>& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<std::uint8_t>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<std::uint8_t>(v));
-}
-
-class Reader {
- public:
-  explicit Reader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
-  std::optional<std::uint64_t> varint() {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= bytes_.size()) return std::nullopt;
-      const std::uint8_t b = bytes_[pos_++];
-      v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
-      if ((b & 0x80) == 0) return v;
-    }
-    return std::nullopt;
-  }
-  std::optional<std::uint8_t> byte() {
-    if (pos_ >= bytes_.size()) return std::nullopt;
-    return bytes_[pos_++];
-  }
-  std::optional<double> raw_double() {
-    if (bytes_.size() - pos_ < 8) return std::nullopt;
-    std::uint64_t bits = 0;
-    for (int i = 0; i < 8; ++i) bits |= static_cast<std::uint64_t>(bytes_[pos_++]) << (8 * i);
-    return std::bit_cast<double>(bits);
-  }
-  [[nodiscard]] bool done() const { return pos_ == bytes_.size(); }
-
- private:
-  std::span<const std::uint8_t> bytes_;
-  std::size_t pos_ = 0;
-};
 
 double power_of_ten(int decimals) {
   static constexpr double powers[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
@@ -95,10 +56,7 @@ void encode_times(std::span<const Point> points, std::vector<std::uint8_t>& out)
 void encode_values(std::span<const Point> points, std::uint8_t scale_code, std::vector<std::uint8_t>& out) {
   out.push_back(scale_code);
   if (scale_code == raw_doubles) {
-    for (const auto& p : points) {
-      const auto bits = std::bit_cast<std::uint64_t>(p.value);
-      for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(bits >> (8 * i)));
-    }
+    for (const auto& p : points) coding::put_double(out, p.value);
     return;
   }
   const double scale = power_of_ten(scale_code);
@@ -143,7 +101,7 @@ std::vector<std::uint8_t> encode_block(std::span<const Point> points) {
 }
 
 std::optional<std::vector<Point>> decode_block(std::span<const std::uint8_t> bytes, std::int64_t start) {
-  Reader in(bytes);
+  coding::Reader in(bytes);
   const auto version = in.byte();
   const auto count = in.varint();
   const auto first_offset = in.varint();

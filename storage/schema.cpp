@@ -150,7 +150,18 @@ constexpr const char* migration_4 = R"sql(
 ALTER TABLE frame ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<const char*, 4> migrations{migration_1, migration_2, migration_3, migration_4};
+// Version 5: the ack transaction appends a record's samples as one row here (sample_batch.hpp)
+// instead of one row per sample in `sample`, whose per-series b-tree tails made each commit write
+// thousands of pages; the writer moves batches into `sample` in sorted passes (writer.hpp).
+constexpr const char* migration_5 = R"sql(
+CREATE TABLE sample_batch (
+  id   INTEGER PRIMARY KEY,
+  t_ms INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+)sql";
+
+constexpr std::array<const char*, 5> migrations{migration_1, migration_2, migration_3, migration_4, migration_5};
 
 }  // namespace
 

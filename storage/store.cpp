@@ -1,15 +1,19 @@
 // Storage operations on the writer's connection.
 #include "storage/store.hpp"
 
+#include "storage/sample_batch.hpp"
+
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <tuple>
 
 namespace sunkeep::storage {
 
-Store::Store(Connection& db)
+Store::Store(Connection& db, RecentSamples* recent)
     : db_(db),
+      recent_(recent),
       find_device_(db.prepare("SELECT id FROM device WHERE vendor = ?1 AND serial = ?2")),
       insert_device_(db.prepare(
           "INSERT INTO device (vendor, serial, first_seen_ms, last_seen_ms, peer) VALUES (?1, ?2, ?3, ?3, ?4)")),
@@ -27,6 +31,10 @@ Store::Store(Connection& db)
       insert_series_(db.prepare(
           "INSERT INTO series (device_id, name, unit, canonical) VALUES (?1, ?2, ?3, ?4)")),
       insert_sample_(db.prepare("INSERT OR IGNORE INTO sample (series_id, t_ms, value) VALUES (?1, ?2, ?3)")),
+      insert_batch_(db.prepare("INSERT INTO sample_batch (t_ms, data) VALUES (?1, ?2)")),
+      read_batches_(db.prepare("SELECT id, t_ms, data FROM sample_batch ORDER BY id LIMIT ?1")),
+      delete_batches_(db.prepare("DELETE FROM sample_batch WHERE id <= ?1")),
+      newest_batch_(db.prepare("SELECT coalesce(max(id), 0) FROM sample_batch")),
       insert_event_(db.prepare(
           "INSERT INTO event (device_id, source, device_time, code, text, utc_ms, received_ms, frame_id) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")),
@@ -83,7 +91,8 @@ DeviceId Store::upsert_device(const std::string& vendor, const std::string& seri
     }
     device_cache_.emplace(key, id);
   }
-  touch_device_.bind(1, id).bind(2, std::int64_t{seen}).bind(3, peer).run();
+  Seen& latest = unsaved_seen_[id];
+  if (seen >= latest.when) latest = {seen, peer};
   return id;
 }
 
@@ -142,9 +151,82 @@ InsertOutcome Store::insert_record(const RecordRow& record) {
 }
 
 void Store::insert_samples(DeviceId device, UtcMillis t, std::span<const Sample> samples) {
+  if (samples.empty()) return;
+  std::vector<SeriesValue> values;
+  values.reserve(samples.size());
   for (const auto& sample : samples) {
-    insert_sample_.bind(1, series_id(device, sample)).bind(2, std::int64_t{t}).bind(3, sample.value).run();
+    values.push_back({series_id(device, sample), sample.value});
+    if (recent_) pending_.push_back({values.back().series, {t, sample.value}});
   }
+  insert_batch_.bind(1, std::int64_t{t}).bind(2, std::span<const std::uint8_t>(encode_batch(values))).run();
+}
+
+void Store::discard_pending_since(std::size_t mark) {
+  if (mark < pending_.size()) pending_.resize(mark);
+}
+
+void Store::publish_pending() {
+  if (recent_) recent_->publish(pending_);
+  pending_.clear();
+}
+
+void Store::insert_sample_rows(std::span<const SeriesPoints> slice) {
+  for (const auto& [series, points] : slice) {
+    for (const auto& p : points) insert_sample_.bind(1, series).bind(2, std::int64_t{p.t}).bind(3, p.value).run();
+  }
+}
+
+std::int64_t Store::newest_batch_id() {
+  const std::int64_t id = newest_batch_.step() ? newest_batch_.int64(0) : 0;
+  newest_batch_.reset();
+  return id;
+}
+
+void Store::delete_batches_through(std::int64_t id) { delete_batches_.bind(1, id).run(); }
+
+std::int64_t Store::move_batches_to_samples(std::int64_t max_batches) {
+  struct Row {
+    std::int64_t series;
+    Point point;
+  };
+  std::vector<Row> rows;
+  std::int64_t moved = 0;
+  std::int64_t last_id = 0;
+  read_batches_.bind(1, max_batches);
+  while (read_batches_.step()) {
+    last_id = read_batches_.int64(0);
+    const UtcMillis t = read_batches_.int64(1);
+    const auto bytes = read_batches_.blob(2);
+    if (const auto values = decode_batch(bytes)) {
+      for (const auto& v : *values) rows.push_back({v.series, {t, v.value}});
+    } else {
+      spdlog::error("sample batch {} does not decode and is dropped (its frame stays archived)", last_id);
+    }
+    ++moved;
+  }
+  read_batches_.reset();
+  // Sorted by series and time, each series' b-tree tail is written once; stable, so that for a
+  // repeated time the earliest batch is inserted first and kept.
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return std::tie(a.series, a.point.t) < std::tie(b.series, b.point.t);
+  });
+  for (const auto& r : rows) insert_sample_.bind(1, r.series).bind(2, std::int64_t{r.point.t}).bind(3, r.point.value).run();
+  if (moved > 0) delete_batches_through(last_id);
+  return moved;
+}
+
+void Store::flush_device_state() {
+  for (const auto& [device, seen] : unsaved_seen_) {
+    touch_device_.bind(1, device).bind(2, std::int64_t{seen.when}).bind(3, seen.peer).run();
+  }
+  unsaved_seen_.clear();
+  for (const DeviceId device : unsaved_clocks_) {
+    const auto& samples = clock_samples(device);
+    if (samples.empty()) continue;
+    const std::int64_t offset = *std::max_element(samples.begin(), samples.end());
+    save_clock_.bind(1, device).bind(2, nlohmann::json(samples).dump()).bind(3, offset).run();
+  }
+  unsaved_clocks_.clear();
 }
 
 bool Store::insert_event(const EventRow& event) {
@@ -208,9 +290,8 @@ std::int64_t Store::add_clock_sample(DeviceId device, std::int64_t offset_ms) {
   auto& samples = clock_samples(device);
   samples.push_back(offset_ms);
   while (samples.size() > clock_window) samples.pop_front();
-  const std::int64_t offset = *std::max_element(samples.begin(), samples.end());
-  save_clock_.bind(1, device).bind(2, nlohmann::json(samples).dump()).bind(3, offset).run();
-  return offset;
+  unsaved_clocks_.insert(device);
+  return *std::max_element(samples.begin(), samples.end());
 }
 
 std::optional<std::int64_t> Store::clock_offset(DeviceId device) {

@@ -1,9 +1,14 @@
 // Vendor-neutral storage operations on the writer's connection: devices, the raw frame archive,
 // records with their samples, events, config snapshots, commands, clock offsets.
 // Only the writer thread uses a Store; every call runs inside the writer's transaction.
+// Samples are appended as `sample_batch` rows and collected as pending points; the writer
+// publishes those to its RecentSamples after COMMIT and later moves the batches into `sample`.
+// A device's last-seen time and clock samples are kept here and written by flush_device_state(),
+// which the writer calls once per transaction.
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "storage/recent_samples.hpp"
 #include "storage/sample_block.hpp"
 #include "storage/sqlite.hpp"
 
@@ -11,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -80,7 +86,9 @@ class Store {
   // Number of clock-offset samples whose maximum is the device's offset (alphaess.md §5.7).
   static constexpr std::size_t clock_window = 30;
 
-  explicit Store(Connection& db);
+  // With `recent`, the samples of each transaction are collected and publish_pending() hands
+  // them over; without, samples only reach readers through move_batches_to_samples().
+  explicit Store(Connection& db, RecentSamples* recent = nullptr);
 
   DeviceId upsert_device(const std::string& vendor, const std::string& serial, UtcMillis seen,
                          const std::string& peer);
@@ -120,6 +128,22 @@ class Store {
   void note_rejection(const std::string& peer_host, const std::string& reason,
                       const std::optional<std::string>& serial, UtcMillis when);
 
+  // Pending points: those of this transaction's samples, not yet published.
+  [[nodiscard]] std::size_t pending_mark() const { return pending_.size(); }
+  void discard_pending_since(std::size_t mark);
+  void publish_pending();
+
+  // Inserts drained points into `sample` (a time already there keeps its first value).
+  void insert_sample_rows(std::span<const SeriesPoints> slice);
+  [[nodiscard]] std::int64_t newest_batch_id();
+  void delete_batches_through(std::int64_t id);
+  // Moves up to `max_batches` of the oldest batches into `sample` and deletes them; returns how
+  // many batches were moved (startup, tests and tools; the running writer drains RecentSamples).
+  std::int64_t move_batches_to_samples(std::int64_t max_batches);
+
+  // Writes the last-seen times and clock samples changed since the previous call.
+  void flush_device_state();
+
   // Packs up to `max_rows` sample rows older than `cutoff` into hour blocks (merging with a
   // block already there; on equal times the block's value stays) and deletes those rows.
   // Returns how many rows were packed; 0 when nothing is left before `cutoff`.
@@ -133,10 +157,17 @@ class Store {
   void write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows);
   std::deque<std::int64_t>& clock_samples(DeviceId device);
 
+  struct Seen {
+    UtcMillis when = 0;
+    std::string peer;
+  };
+
   Connection& db_;
+  RecentSamples* recent_;
   Statement find_device_, insert_device_, touch_device_, set_info_;
   Statement insert_frame_, insert_record_, find_record_fields_;
   Statement find_series_, insert_series_, insert_sample_;
+  Statement insert_batch_, read_batches_, delete_batches_, newest_batch_;
   Statement insert_event_, insert_event_log_;
   Statement latest_config_, touch_config_, insert_config_;
   Statement command_sent_, command_answer_;
@@ -147,6 +178,9 @@ class Store {
   std::map<std::pair<DeviceId, std::string>, std::int64_t> series_cache_;
   std::map<std::pair<std::string, std::string>, DeviceId> device_cache_;
   std::map<DeviceId, std::deque<std::int64_t>> clock_cache_;
+  std::vector<SeriesPoint> pending_;
+  std::map<DeviceId, Seen> unsaved_seen_;
+  std::set<DeviceId> unsaved_clocks_;
 };
 
 }  // namespace sunkeep::storage

@@ -21,9 +21,46 @@ std::unique_ptr<Connection> open_database(const std::string& path) {
 }
 }  // namespace
 
-Writer::Writer(const std::string& path, std::size_t max_batch)
-    : max_batch_(max_batch), db_(open_database(path)), store_(std::make_unique<Store>(*db_)) {
+Writer::Writer(const std::string& path, WriterTuning tuning)
+    : tuning_(tuning), db_(open_database(path)), store_(std::make_unique<Store>(*db_, &recent_)) {
+  recover();
+  const auto now = std::chrono::steady_clock::now();
+  next_drain_ = now + tuning_.drain_interval;
+  next_compaction_ = now + compaction_interval;
   thread_ = std::thread([this] { run(); });
+}
+
+template <class Work>
+bool Writer::in_transaction(const char* what, Work&& work) {
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    work();
+    db_->exec("COMMIT");
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::error("{} failed (rolled back; retried later): {}", what, e.what());
+    try {
+      db_->exec("ROLLBACK");
+    } catch (const std::exception&) {
+      // Already rolled back by SQLite.
+    }
+    store_->drop_caches();
+    return false;
+  }
+}
+
+void Writer::recover() {
+  constexpr std::int64_t batches_per_transaction = 100'000;
+  std::int64_t moved = 0;
+  bool more = true;
+  while (more && in_transaction("moving sample batches", [&] {
+    const std::int64_t n = store_->move_batches_to_samples(batches_per_transaction);
+    moved += n;
+    more = n == batches_per_transaction;
+  })) {
+  }
+  if (more) throw StorageError("could not move the sample batches of the previous run into the sample table");
+  if (moved > 0) spdlog::info("moved {} sample batches of the previous run into the sample table", moved);
 }
 
 Writer::~Writer() {
@@ -60,13 +97,14 @@ void Writer::enqueue(Job job, std::unique_ptr<CompletionBase> completion) {
 
 void Writer::run() {
   std::deque<Pending> batch;
-  auto next_compaction = std::chrono::steady_clock::now() + compaction_interval;
+  auto next_upkeep = std::chrono::steady_clock::now();
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait_until(lock, next_compaction, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_ && queue_.empty()) return;  // everything queued is committed
-      while (!queue_.empty() && batch.size() < max_batch_) {
+      const bool draining = recent_.draining();
+      wake_.wait_until(lock, next_upkeep, [&] { return stopping_ || draining || !queue_.empty(); });
+      if (stopping_ && queue_.empty()) break;  // everything queued is committed
+      while (!queue_.empty() && batch.size() < tuning_.max_batch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -76,28 +114,45 @@ void Writer::run() {
       for (auto& pending : batch) pending.completion->complete(pending.result);
       batch.clear();
     }
-    if (std::chrono::steady_clock::now() >= next_compaction) {
-      const bool backlog = compact();
-      next_compaction = std::chrono::steady_clock::now() + (backlog ? std::chrono::seconds(0) : compaction_interval);
-    }
+    next_upkeep = upkeep(std::chrono::steady_clock::now());
   }
+  // Batches not drained yet are moved into `sample` on the next start.
+}
+
+std::chrono::steady_clock::time_point Writer::upkeep(std::chrono::steady_clock::time_point now) {
+  if (!recent_.draining() && (now >= next_drain_ || recent_.size() >= tuning_.drain_threshold)) {
+    drain_through_batch_ = store_->newest_batch_id();
+    recent_.freeze();
+    next_drain_ = now + tuning_.drain_interval;
+  }
+  if (recent_.draining()) drain_slice();
+  if (now >= next_compaction_) {
+    const bool backlog = compact();
+    next_compaction_ = now + (backlog ? std::chrono::seconds(0) : compaction_interval);
+  }
+  return std::min(next_drain_, next_compaction_);
+}
+
+void Writer::drain_slice() {
+  const auto slice = recent_.frozen_slice(tuning_.drain_slice_points);
+  if (!in_transaction("moving samples into the sample table", [&] { store_->insert_sample_rows(slice); })) return;
+  recent_.drop_frozen(slice);
+  std::size_t points = 0;
+  for (const auto& s : slice) points += s.points.size();
+  if (!recent_.draining()) {
+    // Every sample of the batches up to the freeze is in `sample` now. If this fails, the next
+    // round's deletion (or the next start) removes them; a batch moved twice changes nothing.
+    in_transaction("deleting drained sample batches", [this] { store_->delete_batches_through(drain_through_batch_); });
+  }
+  std::lock_guard lock(mutex_);
+  stats_.samples_drained += points;
 }
 
 bool Writer::compact() {
   const auto now = std::chrono::system_clock::now() - compaction_grace;
   const UtcMillis cutoff = block_start(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   std::int64_t packed = 0;
-  try {
-    db_->exec("BEGIN IMMEDIATE");
-    packed = store_->compact_samples(cutoff, compaction_rows);
-    db_->exec("COMMIT");
-  } catch (const std::exception& e) {
-    spdlog::error("sample compaction failed (rows stay as they are): {}", e.what());
-    try {
-      db_->exec("ROLLBACK");
-    } catch (const std::exception&) {
-      // Already rolled back by SQLite.
-    }
+  if (!in_transaction("sample compaction", [&] { packed = store_->compact_samples(cutoff, compaction_rows); })) {
     return false;
   }
   std::lock_guard lock(mutex_);
@@ -112,6 +167,7 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
     db_->exec("BEGIN IMMEDIATE");
     for (auto& pending : batch) {
       db_->exec("SAVEPOINT job");
+      const std::size_t mark = store_->pending_mark();
       try {
         pending.job(*store_);
         db_->exec("RELEASE job");
@@ -119,13 +175,16 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
         spdlog::error("storage job failed and was rolled back: {}", e.what());
         db_->exec("ROLLBACK TO job");
         db_->exec("RELEASE job");
+        store_->discard_pending_since(mark);
         store_->drop_caches();
         pending.result = boost::asio::error::fault;
         ++failed;
       }
     }
+    store_->flush_device_state();  // once per device and commit, not once per frame
     db_->exec("COMMIT");
     committed = true;
+    store_->publish_pending();  // visible to readers before any job's completion runs
   } catch (const std::exception& e) {
     spdlog::error("commit of {} storage jobs failed: {}", batch.size(), e.what());
     try {
@@ -133,6 +192,7 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
     } catch (const std::exception&) {
       // Already rolled back by SQLite.
     }
+    store_->discard_pending_since(0);
     store_->drop_caches();
     for (auto& pending : batch) pending.result = boost::asio::error::broken_pipe;
   }

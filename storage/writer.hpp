@@ -5,8 +5,13 @@
 //
 // Back-pressure: sessions wait for their job before reading more, so the queue never holds more
 // than one job per open connection; a slow disk delays acks and never drops work.
+//
+// Between group commits the writer does its upkeep in small transactions: it drains committed
+// samples from RecentSamples into `sample` a slice at a time (recent_samples.hpp) and packs closed
+// hours into blocks. On start it moves the sample batches the previous run left into `sample`.
 #pragma once
 
+#include "storage/recent_samples.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/store.hpp"
 
@@ -34,12 +39,22 @@ struct WriterStats {
   std::uint64_t failed_jobs = 0;
   std::uint64_t failed_commits = 0;
   std::uint64_t rows_compacted = 0;
+  std::uint64_t samples_drained = 0;
+};
+
+// How the writer batches work; the defaults are the server's (tests shorten the drain).
+struct WriterTuning {
+  std::size_t max_batch = 2048;  // jobs per group commit
+  // Committed samples are frozen for draining into `sample` this often (or sooner when this many
+  // are waiting), and drained in slices of about `drain_slice_points`, one slice per loop turn.
+  std::chrono::milliseconds drain_interval{10'000};
+  std::size_t drain_threshold = 500'000;
+  std::size_t drain_slice_points = 5'000;
 };
 
 class Writer {
  public:
   using Job = std::function<void(Store&)>;
-  static constexpr std::size_t default_max_batch = 2048;
   // Sample rows of hours that ended this long ago are packed into blocks, in passes of at most
   // `compaction_rows` rows, every `compaction_interval` (sooner while a backlog remains).
   static constexpr std::chrono::minutes compaction_grace{10};
@@ -47,7 +62,7 @@ class Writer {
   static constexpr std::int64_t compaction_rows = 20'000;
 
   // Opens (creating its folder and file if needed) and migrates the database, then starts the thread.
-  explicit Writer(const std::string& path, std::size_t max_batch = default_max_batch);
+  explicit Writer(const std::string& path, WriterTuning tuning = {});
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -71,6 +86,8 @@ class Writer {
   void stop();
 
   [[nodiscard]] WriterStats stats() const;
+  // Committed samples not yet in `sample`, for readers on other threads.
+  [[nodiscard]] const RecentSamples& recent() const { return recent_; }
 
  private:
   struct CompletionBase {
@@ -99,12 +116,22 @@ class Writer {
   void enqueue(Job job, std::unique_ptr<CompletionBase> completion);
   void run();
   void commit_batch(std::deque<Pending>& batch);
+  // Runs `work` in its own transaction; false (logged, rolled back) when it throws.
+  template <class Work>
+  bool in_transaction(const char* what, Work&& work);
+  void recover();
+  // The upkeep due at `now`; returns when it next falls due.
+  std::chrono::steady_clock::time_point upkeep(std::chrono::steady_clock::time_point now);
+  void drain_slice();
   // Packs closed hours of samples; returns true when rows are left for another pass.
   bool compact();
 
-  std::size_t max_batch_;
+  WriterTuning tuning_;
+  RecentSamples recent_;
   std::unique_ptr<Connection> db_;
   std::unique_ptr<Store> store_;
+  std::int64_t drain_through_batch_ = 0;  // the newest batch whose samples the frozen generation holds
+  std::chrono::steady_clock::time_point next_drain_, next_compaction_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Pending> queue_;

@@ -81,7 +81,7 @@ TEST_CASE("server: a duplicate record is acked and stored once - a changed one k
   auto db = server.read_db();
   CHECK(count(*db, "SELECT count(*) FROM record") == 1);
   CHECK(text(*db, "SELECT fields FROM record").find(R"("Pbat":"100.000000")") != std::string::npos);
-  CHECK(count(*db, "SELECT count(*) FROM sample s JOIN series x ON x.id = s.series_id WHERE x.name = 'Pbat'") == 1);
+  CHECK(stored_samples(*db, "Pbat").size() == 1);
   CHECK(count(*db, "SELECT count(*) FROM frame WHERE direction = 0") == 3);  // the raw archive keeps all
   CHECK(server.counters().duplicate_records == 1);
   CHECK(server.counters().conflicting_records == 1);
@@ -135,8 +135,7 @@ TEST_CASE("server: the five-minute fixture in Sydney time is stored with its UTC
   auto db = server.read_db();
   CHECK(text(*db, "SELECT device_time FROM record") == "2021/03/24 10:02:40");
   CHECK(count(*db, "SELECT utc_ms FROM record") == 1616540560000);
-  CHECK(count(*db, "SELECT count(*) FROM sample s JOIN series x ON x.id = s.series_id "
-                   "WHERE x.name = 'pv_energy_total' AND s.t_ms = 1616540560000 AND s.value = 433.0") == 1);
+  CHECK(stored_samples(*db, "pv_energy_total") == std::vector<storage::Point>{{1616540560000, 433.0}});
   CHECK(count(*db, "SELECT kind FROM record") == 2);
 }
 

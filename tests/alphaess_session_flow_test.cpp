@@ -41,6 +41,7 @@ void seed_history(const TempDir& dir, const TimeZone& zone, UtcMillis last_utc) 
   store.insert_record({.device = device, .kind = 1, .device_time = device_time_at(zone, last_utc), .utc = last_utc,
                        .received = last_utc, .frame = 0, .fields_json = "{}", .samples = {}});
   store.add_clock_sample(device, 0);
+  store.flush_device_state();
 }
 
 std::string push_at(const TimeZone& zone, UtcMillis utc) {

@@ -80,18 +80,23 @@ TEST_CASE("sample block: value deltas that overflow int64 are rejected (found by
 
 namespace {
 
+// Where the points of a Data are: `sample` rows, blocks (the first three hours) or the writer's
+// in-memory overlay of samples committed but not yet moved into `sample`.
+enum class Held { rows, blocks, recent };
+
 // A database with one series holding three hours of 10-second points and one point in the
-// fourth hour; `packed` says whether the first hours are compacted into blocks.
+// fourth hour.
 struct Data {
   test::TempDir dir;
   Connection db{dir.file("b.db")};
+  RecentSamples recent;
   std::int64_t series = 0;
   std::vector<Point> all;
 
-  explicit Data(bool packed) {
+  explicit Data(Held held) {
     configure_durable(db);
     migrate(db);
-    Store store(db);
+    Store store(db, &recent);
     const DeviceId device = store.upsert_device("alphaess", "B1", 0, "p");
     for (int h = 0; h < 3; ++h) {
       for (const auto& p : regular_hour(t0 + h * hour, 100.0 * h)) all.push_back(p);
@@ -102,7 +107,12 @@ struct Data {
                            .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", p.value, false}}});
     }
     series = db.query_int("SELECT id FROM series");
-    if (packed) {
+    if (held == Held::recent) {
+      store.publish_pending();
+      return;
+    }
+    CHECK(store.move_batches_to_samples(1'000'000) == static_cast<std::int64_t>(all.size()));
+    if (held == Held::blocks) {
       CHECK(store.compact_samples(t0 + 3 * hour, 1'000'000) == 3 * 360);
       CHECK(db.query_int("SELECT count(*) FROM sample_block") == 3);
       CHECK(db.query_int("SELECT count(*) FROM sample") == 1);  // the open hour stays as rows
@@ -112,11 +122,14 @@ struct Data {
 
 }  // namespace
 
-TEST_CASE("sample block: every query answers the same from rows and from blocks") {
-  Data rows(false);
-  Data blocks(true);
+TEST_CASE("sample block: every query answers the same from rows and from blocks and from memory") {
+  Data rows(Held::rows);
+  Data blocks(Held::blocks);
+  Data in_memory(Held::recent);
   HistoryReader from_rows(rows.db);
   HistoryReader from_blocks(blocks.db);
+  HistoryReader from_memory(in_memory.db, &in_memory.recent);
+  CHECK(in_memory.db.query_int("SELECT count(*) FROM sample") == 0);
   const std::vector<TimeRange> ranges{{t0, t0 + 4 * hour},
                                       {t0 + 25 * 60'000 + 5'000, t0 + 2 * hour + 17 * 60'000},
                                       {t0 + hour, t0 + 2 * hour},
@@ -125,13 +138,17 @@ TEST_CASE("sample block: every query answers the same from rows and from blocks"
     CAPTURE(range.from);
     CAPTURE(range.to);
     CHECK(from_blocks.raw_points(blocks.series, range) == from_rows.raw_points(rows.series, range));
+    CHECK(from_memory.raw_points(in_memory.series, range) == from_rows.raw_points(rows.series, range));
     CHECK(from_blocks.count_points(blocks.series, range) == from_rows.count_points(rows.series, range));
+    CHECK(from_memory.count_points(in_memory.series, range) == from_rows.count_points(rows.series, range));
     for (std::int64_t step : std::vector<std::int64_t>{60'000, 25 * 60'000, hour, 24 * hour}) {
       for (auto agg : {Aggregate::avg, Aggregate::min, Aggregate::max, Aggregate::first, Aggregate::last}) {
         CAPTURE(step);
         const auto a = from_blocks.bucketed_points(blocks.series, range, step, agg);
         const auto b = from_rows.bucketed_points(rows.series, range, step, agg);
+        const auto c = from_memory.bucketed_points(in_memory.series, range, step, agg);
         REQUIRE(a.size() == b.size());
+        CHECK(c == b);
         for (std::size_t i = 0; i < a.size(); ++i) {
           CHECK(a[i].t == b[i].t);
           CHECK(a[i].value == doctest::Approx(b[i].value));
@@ -140,13 +157,15 @@ TEST_CASE("sample block: every query answers the same from rows and from blocks"
     }
   }
   CHECK(from_blocks.raw_points(blocks.series, ranges[0]).size() == blocks.all.size());
-  const auto latest = from_blocks.latest(1);
-  REQUIRE(latest.size() == 1);
-  CHECK(latest[0].point == blocks.all.back());
+  for (HistoryReader* reader : {&from_blocks, &from_memory}) {
+    const auto latest = reader->latest(1);
+    REQUIRE(latest.size() == 1);
+    CHECK(latest[0].point == blocks.all.back());
+  }
 }
 
 TEST_CASE("sample block: late rows merge into their block and a repeated time keeps the first value") {
-  Data d(true);
+  Data d(Held::blocks);
   Store store(d.db);
   const DeviceId device = 1;
   // A late point inside the packed first hour, and one repeating a packed time with a new value.
@@ -154,6 +173,7 @@ TEST_CASE("sample block: late rows merge into their block and a repeated time ke
                        .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", -1, false}}});
   store.insert_record({.device = device, .kind = 3, .device_time = "repeat", .utc = t0 + 10'000, .received = 0,
                        .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", -2, false}}});
+  CHECK(store.move_batches_to_samples(10) == 2);
   HistoryReader reader(d.db);
   const TimeRange first_hour{t0, t0 + hour};
   const auto before = reader.raw_points(d.series, first_hour);
@@ -168,7 +188,7 @@ TEST_CASE("sample block: late rows merge into their block and a repeated time ke
 }
 
 TEST_CASE("sample block: compaction works in bounded passes") {
-  Data d(false);
+  Data d(Held::rows);
   Store store(d.db);
   std::int64_t total = 0;
   for (int pass = 0; pass < 100; ++pass) {

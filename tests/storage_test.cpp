@@ -37,10 +37,14 @@ TEST_CASE("store: a record is stored once - a repeat is a duplicate / a differin
   CHECK(store.insert_record(record(dev, R"({"Pbat":"539.44"})", samples)) == InsertOutcome::duplicate);
   CHECK(store.insert_record(record(dev, R"({"Pbat":"1.0"})", samples)) == InsertOutcome::conflict);
   CHECK(d.db.query_int("SELECT count(*) FROM record") == 1);
+  CHECK(d.db.query_int("SELECT count(*) FROM sample_batch") == 1);  // one row for the record's samples
+  CHECK(store.move_batches_to_samples(10) == 1);
   CHECK(d.db.query_int("SELECT count(*) FROM sample") == 2);
+  CHECK(d.db.query_int("SELECT count(*) FROM sample_batch") == 0);
   auto s = d.db.prepare("SELECT fields FROM record");
   REQUIRE(s.step());
   CHECK(s.text(0) == R"({"Pbat":"539.44"})");  // the first is kept
+  store.flush_device_state();
   CHECK(d.db.query_int("SELECT last_seen_ms FROM device") == 2000);
   CHECK(d.db.query_int("SELECT canonical FROM series WHERE name = 'battery_power'") == 1);
 }
@@ -86,6 +90,7 @@ TEST_CASE("store: the clock offset is the maximum of the last 30 samples and sur
     CHECK(store.add_clock_sample(dev, -9000) == 1000);  // a late frame does not lower it
     for (int i = 0; i < 29; ++i) store.add_clock_sample(dev, -2000);
     CHECK(store.clock_offset(dev) == -2000);  // 1000 has left the window
+    store.flush_device_state();
   }
   Store reopened(d.db);
   CHECK(reopened.clock_offset(dev) == -2000);

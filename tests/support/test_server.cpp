@@ -1,6 +1,14 @@
 // The in-process test server.
 #include "tests/support/test_server.hpp"
 
+#include "storage/sample_batch.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
 namespace sunkeep::test {
 
 config::Config test_config(const TempDir& dir) {
@@ -42,6 +50,30 @@ std::int64_t count(storage::Connection& db, const std::string& sql) { return db.
 std::string text(storage::Connection& db, const std::string& sql) {
   auto s = db.prepare(sql);
   return s.step() ? s.text(0) : std::string{};
+}
+
+std::vector<storage::Point> stored_samples(storage::Connection& db, const std::string& name) {
+  std::set<std::int64_t> series;
+  auto ids = db.prepare("SELECT id FROM series WHERE name = ?1");
+  ids.bind(1, name);
+  while (ids.step()) series.insert(ids.int64(0));
+  std::map<std::pair<std::int64_t, UtcMillis>, double> found;  // the first stored value wins
+  auto rows = db.prepare("SELECT series_id, t_ms, value FROM sample ORDER BY series_id, t_ms");
+  while (rows.step()) {
+    if (series.contains(rows.int64(0))) found.emplace(std::make_pair(rows.int64(0), rows.int64(1)), rows.real(2));
+  }
+  auto batches = db.prepare("SELECT t_ms, data FROM sample_batch ORDER BY id");
+  while (batches.step()) {
+    const auto values = storage::decode_batch(batches.blob(1));
+    REQUIRE(values.has_value());
+    for (const auto& v : *values) {
+      if (series.contains(v.series)) found.emplace(std::make_pair(v.series, batches.int64(0)), v.value);
+    }
+  }
+  std::vector<storage::Point> out;
+  for (const auto& [key, value] : found) out.push_back({key.second, value});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.t < b.t; });
+  return out;
 }
 
 }  // namespace sunkeep::test

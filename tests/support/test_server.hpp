@@ -3,12 +3,14 @@
 
 #include "config/config.hpp"
 #include "server/server.hpp"
+#include "storage/sample_block.hpp"
 #include "storage/sqlite.hpp"
 #include "tests/support/fixtures.hpp"
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sunkeep::test {
 
@@ -43,5 +45,9 @@ class TestServer {
 // Single-value helpers over a read-only connection.
 std::int64_t count(storage::Connection& db, const std::string& sql);
 std::string text(storage::Connection& db, const std::string& sql);
+
+// The durably stored samples of every series named `name` as (time, value), by time: the
+// `sample` rows and the `sample_batch` rows the writer has not moved into `sample` yet.
+std::vector<storage::Point> stored_samples(storage::Connection& db, const std::string& name);
 
 }  // namespace sunkeep::test

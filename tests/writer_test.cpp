@@ -1,0 +1,124 @@
+// The writer: committed samples are readable at once (from memory), drain into the `sample`
+// table without a reader ever missing one, survive a stop before the drain, and a failed job's
+// samples are never published.
+#include "storage/history.hpp"
+#include "storage/sqlite.hpp"
+#include "storage/writer.hpp"
+#include "tests/support/fixtures.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+
+using namespace sunkeep;
+using namespace sunkeep::storage;
+
+namespace {
+
+constexpr UtcMillis t0 = 1709424000000;
+constexpr int records = 50;
+
+// A job storing record `i` of device W1: Pbat = i and SOC = 100 - i at t0 + i × 10 s.
+Writer::Job record_job(int i) {
+  return [i](Store& store) {
+    const DeviceId device = store.upsert_device("alphaess", "W1", t0, "127.0.0.1:1");
+    const UtcMillis t = t0 + i * 10'000;
+    store.insert_record({.device = device, .kind = 1, .device_time = std::to_string(t), .utc = t, .received = t,
+                         .frame = 0, .fields_json = "{}",
+                         .samples = {{"Pbat", "W", 1.0 * i, false}, {"SOC", "%", 100.0 - i, false}}});
+  };
+}
+
+// Commits the jobs, each in its own call, and returns their results once all have completed.
+std::vector<boost::system::error_code> commit_all(Writer& writer, std::vector<Writer::Job> jobs) {
+  boost::asio::io_context io;
+  std::vector<boost::system::error_code> results(jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    writer.async_commit(std::move(jobs[i]), boost::asio::bind_executor(io, [&results, i](boost::system::error_code ec) {
+                          results[i] = ec;
+                        }));
+  }
+  io.run();
+  return results;
+}
+
+std::vector<Writer::Job> record_jobs() {
+  std::vector<Writer::Job> jobs;
+  for (int i = 0; i < records; ++i) jobs.push_back(record_job(i));
+  return jobs;
+}
+
+std::int64_t pbat_points(Connection& db, const RecentSamples* recent) {
+  HistoryReader reader(db, recent);
+  const auto series = reader.series(1, "Pbat");
+  if (!series) return -1;
+  return static_cast<std::int64_t>(reader.raw_points(series->id, {t0, t0 + records * 10'000}).size());
+}
+
+}  // namespace
+
+TEST_CASE("writer: committed samples are readable at once and drain into the sample table unseen") {
+  test::TempDir dir;
+  Writer writer(dir.file("w.db"), {.drain_interval = std::chrono::hours(1), .drain_threshold = 2 * records,
+                                   .drain_slice_points = 7});
+  for (const auto& ec : commit_all(writer, record_jobs())) CHECK_FALSE(ec);
+  Connection db(dir.file("w.db"), Connection::Mode::read_only);
+  // The 100 samples reach the drain threshold: a reader polls while the writer drains them in
+  // slices of 7, and must see all 50 points of the series every time.
+  std::int64_t fewest = records;
+  for (int attempt = 0; attempt < 500 && db.query_int("SELECT count(*) FROM sample_batch") > 0; ++attempt) {
+    fewest = std::min(fewest, pbat_points(db, &writer.recent()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  CHECK(fewest == records);
+  CHECK(db.query_int("SELECT count(*) FROM sample_batch") == 0);
+  CHECK(db.query_int("SELECT count(*) FROM sample") == 2 * records);
+  CHECK(writer.recent().size() == 0);
+  CHECK(writer.stats().samples_drained == 2 * records);
+  CHECK(pbat_points(db, &writer.recent()) == records);
+}
+
+TEST_CASE("writer: samples still in batches when it stops are moved into the sample table on the next start") {
+  test::TempDir dir;
+  {
+    Writer writer(dir.file("w.db"), {.drain_interval = std::chrono::hours(1)});
+    for (const auto& ec : commit_all(writer, record_jobs())) CHECK_FALSE(ec);
+    Connection db(dir.file("w.db"), Connection::Mode::read_only);
+    CHECK(db.query_int("SELECT count(*) FROM sample") == 0);
+    CHECK(db.query_int("SELECT count(*) FROM sample_batch") == records);
+    CHECK(pbat_points(db, &writer.recent()) == records);  // from memory
+  }
+  Writer reopened(dir.file("w.db"));
+  Connection db(dir.file("w.db"), Connection::Mode::read_only);
+  CHECK(db.query_int("SELECT count(*) FROM sample_batch") == 0);
+  CHECK(db.query_int("SELECT count(*) FROM sample") == 2 * records);
+  CHECK(pbat_points(db, &reopened.recent()) == records);
+  CHECK(db.query_int("SELECT last_seen_ms FROM device") == t0);
+}
+
+TEST_CASE("writer: a failed job's samples are neither stored nor shown, and the rest of its batch is") {
+  test::TempDir dir;
+  Writer writer(dir.file("w.db"), {.drain_interval = std::chrono::hours(1)});
+  std::vector<Writer::Job> jobs;
+  jobs.push_back(record_job(0));
+  jobs.push_back([](Store& store) {
+    record_job(1)(store);
+    throw std::runtime_error("a job that fails after storing its record");
+  });
+  jobs.push_back(record_job(2));
+  const auto results = commit_all(writer, std::move(jobs));
+  CHECK_FALSE(results[0]);
+  CHECK(results[1]);
+  CHECK_FALSE(results[2]);
+  Connection db(dir.file("w.db"), Connection::Mode::read_only);
+  CHECK(db.query_int("SELECT count(*) FROM record") == 2);
+  CHECK(db.query_int("SELECT count(*) FROM sample_batch") == 2);
+  HistoryReader reader(db, &writer.recent());
+  const auto series = reader.series(1, "Pbat");
+  REQUIRE(series);
+  CHECK(reader.raw_points(series->id, {t0, t0 + 60'000}) == std::vector<Point>{{t0, 0.0}, {t0 + 20'000, 2.0}});
+}
