@@ -105,7 +105,9 @@ std::optional<std::vector<Point>> decode_block(std::span<const std::uint8_t> byt
   const auto version = in.byte();
   const auto count = in.varint();
   const auto first_offset = in.varint();
-  if (!version || *version != format_version || !count || *count == 0 || *count > 10'000'000 || !first_offset ||
+  // Every point takes at least one byte of value, so a count beyond the size is damage (and is
+  // refused before it sizes an allocation).
+  if (!version || *version != format_version || !count || *count == 0 || *count > bytes.size() || !first_offset ||
       *first_offset >= static_cast<std::uint64_t>(block_span_ms)) {
     return std::nullopt;
   }

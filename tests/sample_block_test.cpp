@@ -70,6 +70,17 @@ TEST_CASE("sample block: damaged bytes decode to nothing rather than garbage") {
   CHECK_FALSE(decode_block({}, t0));
 }
 
+TEST_CASE("sample block: a count larger than the bytes can hold is refused (found by fuzz/sample_block)") {
+  // 11 bytes claiming 1,572,863 points: once sized a 25 MB allocation before failing; a long
+  // fuzz run timed out on it.
+  const std::vector<std::uint8_t> damaged{0x01, 0xff, 0xff, 0x5f, 0x60, 0x00, 0x03, 0xe3, 0x93, 0x59, 0x01};
+  CHECK_FALSE(decode_block(damaged, 0));
+  // The smallest honest block: one point, one value byte.
+  const std::vector<Point> one{{5'000, 3.0}};
+  CHECK(encode_block(one).size() >= 4);
+  CHECK(decode_block(encode_block(one), 0) == one);
+}
+
 TEST_CASE("sample block: value deltas that overflow int64 are rejected (found by fuzz/sample_block)") {
   // The fuzzer's crashing input: valid header and times, then deltas summing past INT64_MIN.
   const std::vector<std::uint8_t> crash{0x01, 0x0a, 0x0a, 0x5b, 0x09, 0x01, 0xff, 0xff, 0xff, 0x1a, 0x0a, 0xef, 0xff, 0xff, 0xef,
