@@ -107,7 +107,7 @@ void run_ceiling(storage::Connection& db, int frames, int batch, int devices) {
     const auto& record = std::get<alphaess::Telemetry>(message).records.at(0);
     storage::RecordRow row{.device = device, .kind = 1, .device_time = record.device_time.to_device_string(),
                            .utc = (year_start_s + 10LL * (i / devices)) * 1000, .received = 0, .frame = 0,
-                           .fields_json = alphaess::fields_to_json(record.fields), .samples = {}};
+                           .fields_hash = storage::fields_hash(alphaess::fields_to_json(record.fields)), .samples = {}};
     for (auto& s : alphaess::numeric_samples(record.fields)) row.samples.push_back({s.name, s.unit, s.value, s.canonical});
     rows.emplace_back(frame.raw, std::move(row));
   }

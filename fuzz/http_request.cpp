@@ -25,7 +25,7 @@ sunkeep::storage::Connection& database() {
     for (int i = 0; i < 50; ++i) {
       const std::int64_t t = 1709424000000 + i * 600'000;
       store.insert_record({.device = device, .kind = 1, .device_time = std::to_string(t), .utc = t, .received = t,
-                           .frame = 1, .fields_json = "{}", .samples = {{"Pbat", "W", i * 1.5, false}}});
+                           .frame = 1, .fields_hash = 0, .samples = {{"Pbat", "W", i * 1.5, false}}});
     }
     store.move_batches_to_samples(1000);
     store.compact_samples(1709424000000 + 3 * 3'600'000, 1000);

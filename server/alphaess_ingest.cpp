@@ -17,7 +17,7 @@ using storage::Store;
 
 struct Context {
   Store& store;
-  const AlphaEssIngest& in;
+  AlphaEssIngest& in;
   AlphaEssIngestResult& out;
   storage::FrameId frame_id = 0;
 };
@@ -32,7 +32,7 @@ std::vector<storage::Sample> samples_of(const Fields& fields) {
   return samples;
 }
 
-void store_record(Context& c, const TelemetryRecord& record) {
+void store_record(Context& c, const TelemetryRecord& record, PreparedRecord& prepared) {
   const std::string& serial = record.serial.empty() ? c.in.connection_serial : record.serial;
   if (serial.empty()) return;  // nothing names the device; the raw frame keeps it
   if (!c.in.connection_serial.empty() && serial != c.in.connection_serial) c.out.foreign_serials.push_back(serial);
@@ -46,8 +46,8 @@ void store_record(Context& c, const TelemetryRecord& record) {
                                               .utc = utc,
                                               .received = c.in.received,
                                               .frame = c.frame_id,
-                                              .fields_json = fields_to_json(record.fields),
-                                              .samples = samples_of(record.fields)});
+                                              .fields_hash = prepared.fields_hash,
+                                              .samples = std::move(prepared.samples)});
   switch (outcome) {
     case storage::InsertOutcome::inserted: ++c.out.inserted; break;
     case storage::InsertOutcome::duplicate: ++c.out.duplicates; break;
@@ -97,7 +97,7 @@ void store_config(Context& c, const ConfigUpload& upload) {
 
 void store_message(Context& c) {
   if (const auto* t = std::get_if<Telemetry>(&c.in.message)) {
-    for (const auto& record : t->records) store_record(c, record);
+    for (std::size_t i = 0; i < t->records.size(); ++i) store_record(c, t->records[i], c.in.prepared[i]);
   } else if (const auto* m = std::get_if<DeviceMessage>(&c.in.message)) {
     store_device_message(c, *m);
   } else if (const auto* u = std::get_if<ConfigUpload>(&c.in.message)) {
@@ -109,7 +109,18 @@ void store_message(Context& c) {
 
 }  // namespace
 
-void ingest_alphaess(Store& store, const AlphaEssIngest& in, AlphaEssIngestResult& out) {
+void prepare_records(AlphaEssIngest& in) {
+  in.prepared.clear();
+  if (const auto* t = std::get_if<Telemetry>(&in.message)) {
+    for (const auto& record : t->records) {
+      in.prepared.push_back({storage::fields_hash(fields_to_json(record.fields)), samples_of(record.fields)});
+    }
+  }
+}
+
+void ingest_alphaess(Store& store, AlphaEssIngest& in, AlphaEssIngestResult& out) {
+  const auto* telemetry = std::get_if<Telemetry>(&in.message);
+  if (telemetry && in.prepared.size() != telemetry->records.size()) prepare_records(in);
   Context c{store, in, out};
   if (!in.connection_serial.empty()) {
     out.device = store.upsert_device(alphaess_vendor, in.connection_serial, in.received, in.peer);

@@ -16,6 +16,12 @@ namespace sunkeep::server {
 
 inline constexpr const char* alphaess_vendor = "alphaess";
 
+// A telemetry record's hash and samples, worked out before the job reaches the writer thread.
+struct PreparedRecord {
+  std::int64_t fields_hash = 0;
+  std::vector<storage::Sample> samples;
+};
+
 struct AlphaEssIngest {
   std::string peer;
   UtcMillis received = 0;
@@ -25,7 +31,12 @@ struct AlphaEssIngest {
   bool snapshot_history = false;        // this frame binds the connection to its serial
   std::vector<std::uint8_t> reply;      // the reply about to be sent (archived too), or empty
   const TimeZone* zone = nullptr;
+  std::vector<PreparedRecord> prepared;  // one per telemetry record of `message`, by prepare_records()
 };
+
+// Fills `in.prepared` (JSON, hashing, numeric parsing): call it on the session's thread so the
+// single writer thread only stores. ingest_alphaess() prepares what was not.
+void prepare_records(AlphaEssIngest& in);
 
 struct AlphaEssIngestResult {
   std::optional<storage::DeviceId> device;
@@ -39,7 +50,8 @@ struct AlphaEssIngestResult {
   std::vector<std::string> foreign_serials;    // records stored under an SN other than the connection's
 };
 
-void ingest_alphaess(storage::Store& store, const AlphaEssIngest& in, AlphaEssIngestResult& out);
+// Moves the prepared samples into storage.
+void ingest_alphaess(storage::Store& store, AlphaEssIngest& in, AlphaEssIngestResult& out);
 
 // Archives a frame sunkeep sends on its own initiative (Resume) and records the command.
 void record_alphaess_command(storage::Store& store, storage::DeviceId device, const std::string& peer,

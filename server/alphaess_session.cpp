@@ -162,6 +162,7 @@ awaitable<bool> AlphaEssSession::handle(const alphaess::Frame& frame) {
   bind_serial(job->message, job->snapshot_history);
   job->connection_serial = serial_;
   job->zone = &shared_.zone;
+  prepare_records(*job);
   std::optional<alphaess::OutboundFrame> reply;
   if (frame.is_initiating()) {
     reply = alphaess::make_success_ack(frame.command());

@@ -161,7 +161,16 @@ CREATE TABLE sample_batch (
 );
 )sql";
 
-constexpr std::array<const char*, 5> migrations{migration_1, migration_2, migration_3, migration_4, migration_5};
+// Version 6: a record keeps a 64-bit hash of its fields instead of their JSON: the raw frame
+// (frame_id) holds every value as sent, the samples the numbers, and the hash is enough to tell a
+// repeat from a conflict. The JSON was a third of the database and made record rows so wide that
+// every commit split pages of every device's records. Older rows keep their JSON (hash NULL).
+constexpr const char* migration_6 = R"sql(
+ALTER TABLE record ADD COLUMN fields_hash INTEGER;
+)sql";
+
+constexpr std::array<const char*, 6> migrations{migration_1,  migration_2, migration_3,
+                                                migration_4,  migration_5, migration_6};
 
 }  // namespace
 

@@ -11,6 +11,15 @@
 
 namespace sunkeep::storage {
 
+std::int64_t fields_hash(std::string_view fields_json) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : fields_json) {
+    h ^= static_cast<std::uint8_t>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return static_cast<std::int64_t>(h);
+}
+
 Store::Store(Connection& db, RecentSamples* recent)
     : db_(db),
       recent_(recent),
@@ -23,10 +32,10 @@ Store::Store(Connection& db, RecentSamples* recent)
       insert_frame_(db.prepare(
           "INSERT INTO frame (device_id, peer, received_ms, direction, command, raw, flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
       insert_record_(db.prepare(
-          "INSERT OR IGNORE INTO record (device_id, kind, device_time, utc_ms, received_ms, frame_id, fields) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
+          "INSERT OR IGNORE INTO record (device_id, kind, device_time, utc_ms, received_ms, frame_id, fields, "
+          "fields_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7)")),
       find_record_fields_(db.prepare(
-          "SELECT fields FROM record WHERE device_id = ?1 AND kind = ?2 AND device_time = ?3")),
+          "SELECT fields, fields_hash FROM record WHERE device_id = ?1 AND kind = ?2 AND device_time = ?3")),
       find_series_(db.prepare("SELECT id FROM series WHERE device_id = ?1 AND name = ?2")),
       insert_series_(db.prepare(
           "INSERT INTO series (device_id, name, unit, canonical) VALUES (?1, ?2, ?3, ?4)")),
@@ -35,6 +44,9 @@ Store::Store(Connection& db, RecentSamples* recent)
       read_batches_(db.prepare("SELECT id, t_ms, data FROM sample_batch ORDER BY id LIMIT ?1")),
       delete_batches_(db.prepare("DELETE FROM sample_batch WHERE id <= ?1")),
       newest_batch_(db.prepare("SELECT coalesce(max(id), 0) FROM sample_batch")),
+      savepoint_(db.prepare("SAVEPOINT job")),
+      release_(db.prepare("RELEASE job")),
+      rollback_to_(db.prepare("ROLLBACK TO job")),
       insert_event_(db.prepare(
           "INSERT INTO event (device_id, source, device_time, code, text, utc_ms, received_ms, frame_id) "
           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")),
@@ -114,8 +126,8 @@ FrameId Store::archive_frame(const ArchivedFrame& frame) {
 }
 
 std::int64_t Store::series_id(DeviceId device, const Sample& sample) {
-  const auto key = std::make_pair(device, sample.name);
-  if (auto it = series_cache_.find(key); it != series_cache_.end()) return it->second;
+  auto& known = series_cache_[device];
+  if (auto it = known.find(sample.name); it != known.end()) return it->second;
   find_series_.bind(1, device).bind(2, sample.name);
   std::int64_t id = 0;
   if (find_series_.step()) {
@@ -127,7 +139,7 @@ std::int64_t Store::series_id(DeviceId device, const Sample& sample) {
         .bind(4, std::int64_t{sample.canonical ? 1 : 0}).run();
     id = db_.last_insert_rowid();
   }
-  series_cache_.emplace(key, id);
+  known.emplace(sample.name, id);
   return id;
 }
 
@@ -138,11 +150,16 @@ InsertOutcome Store::insert_record(const RecordRow& record) {
       .bind(4, std::int64_t{record.utc})
       .bind(5, std::int64_t{record.received})
       .bind(6, record.frame)
-      .bind(7, record.fields_json)
+      .bind(7, record.fields_hash)
       .run();
   if (db_.changes() == 0) {
     find_record_fields_.bind(1, record.device).bind(2, std::int64_t{record.kind}).bind(3, record.device_time);
-    const bool same = find_record_fields_.step() && find_record_fields_.text(0) == record.fields_json;
+    bool same = false;
+    if (find_record_fields_.step()) {
+      const std::int64_t stored = find_record_fields_.is_null(1) ? fields_hash(find_record_fields_.text(0))  // before v6
+                                                                 : find_record_fields_.int64(1);
+      same = stored == record.fields_hash;
+    }
     find_record_fields_.reset();
     return same ? InsertOutcome::duplicate : InsertOutcome::conflict;
   }
@@ -161,9 +178,21 @@ void Store::insert_samples(DeviceId device, UtcMillis t, std::span<const Sample>
   insert_batch_.bind(1, std::int64_t{t}).bind(2, std::span<const std::uint8_t>(encode_batch(values))).run();
 }
 
-void Store::discard_pending_since(std::size_t mark) {
-  if (mark < pending_.size()) pending_.resize(mark);
+void Store::begin_job() {
+  savepoint_.run();
+  job_start_ = pending_.size();
 }
+
+void Store::end_job() { release_.run(); }
+
+void Store::undo_job() {
+  rollback_to_.run();
+  release_.run();
+  pending_.resize(job_start_);
+  drop_caches();
+}
+
+void Store::discard_pending() { pending_.clear(); }
 
 void Store::publish_pending() {
   if (recent_) recent_->publish(pending_);

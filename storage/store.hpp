@@ -19,6 +19,8 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace sunkeep::storage {
@@ -58,11 +60,14 @@ struct RecordRow {
   UtcMillis utc = 0;
   UtcMillis received = 0;
   FrameId frame = 0;
-  std::string fields_json;
+  std::int64_t fields_hash = 0;  // fields_hash() of the record's fields as JSON
   std::vector<Sample> samples;
 };
 
 enum class InsertOutcome { inserted, duplicate, conflict };
+
+// The hash a record keeps of its fields JSON (64-bit FNV-1a, stored as a signed integer).
+std::int64_t fields_hash(std::string_view fields_json);
 
 struct EventRow {
   DeviceId device = 0;
@@ -128,10 +133,15 @@ class Store {
   void note_rejection(const std::string& peer_host, const std::string& reason,
                       const std::optional<std::string>& serial, UtcMillis when);
 
-  // Pending points: those of this transaction's samples, not yet published.
-  [[nodiscard]] std::size_t pending_mark() const { return pending_.size(); }
-  void discard_pending_since(std::size_t mark);
+  // One writer job inside the transaction: a savepoint, released when the job is done or rolled
+  // back (with the job's pending samples and the caches) when it failed.
+  void begin_job();
+  void end_job();
+  void undo_job();
+  // After COMMIT: hands this transaction's samples to the RecentSamples; after a failed commit:
+  // forgets them.
   void publish_pending();
+  void discard_pending();
 
   // Inserts drained points into `sample` (a time already there keeps its first value).
   void insert_sample_rows(std::span<const SeriesPoints> slice);
@@ -168,6 +178,7 @@ class Store {
   Statement insert_frame_, insert_record_, find_record_fields_;
   Statement find_series_, insert_series_, insert_sample_;
   Statement insert_batch_, read_batches_, delete_batches_, newest_batch_;
+  Statement savepoint_, release_, rollback_to_;
   Statement insert_event_, insert_event_log_;
   Statement latest_config_, touch_config_, insert_config_;
   Statement command_sent_, command_answer_;
@@ -175,10 +186,11 @@ class Store {
   Statement latest_record_;
   Statement rejection_;
   Statement rows_to_compact_, block_data_, put_block_, put_block_data_, delete_rows_;
-  std::map<std::pair<DeviceId, std::string>, std::int64_t> series_cache_;
+  std::unordered_map<DeviceId, std::unordered_map<std::string, std::int64_t>> series_cache_;
   std::map<std::pair<std::string, std::string>, DeviceId> device_cache_;
   std::map<DeviceId, std::deque<std::int64_t>> clock_cache_;
-  std::vector<SeriesPoint> pending_;
+  std::vector<SeriesPoint> pending_;  // samples of this transaction, published after COMMIT
+  std::size_t job_start_ = 0;          // pending_.size() when the current job began
   std::map<DeviceId, Seen> unsaved_seen_;
   std::set<DeviceId> unsaved_clocks_;
 };

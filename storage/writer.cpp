@@ -166,17 +166,13 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
   try {
     db_->exec("BEGIN IMMEDIATE");
     for (auto& pending : batch) {
-      db_->exec("SAVEPOINT job");
-      const std::size_t mark = store_->pending_mark();
+      store_->begin_job();
       try {
         pending.job(*store_);
-        db_->exec("RELEASE job");
+        store_->end_job();
       } catch (const std::exception& e) {
         spdlog::error("storage job failed and was rolled back: {}", e.what());
-        db_->exec("ROLLBACK TO job");
-        db_->exec("RELEASE job");
-        store_->discard_pending_since(mark);
-        store_->drop_caches();
+        store_->undo_job();
         pending.result = boost::asio::error::fault;
         ++failed;
       }
@@ -192,7 +188,7 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
     } catch (const std::exception&) {
       // Already rolled back by SQLite.
     }
-    store_->discard_pending_since(0);
+    store_->discard_pending();
     store_->drop_caches();
     for (auto& pending : batch) pending.result = boost::asio::error::broken_pipe;
   }

@@ -39,7 +39,7 @@ void seed_history(const TempDir& dir, const TimeZone& zone, UtcMillis last_utc) 
   storage::Store store(db);
   const auto device = store.upsert_device(server::alphaess_vendor, serial, last_utc, "127.0.0.1:1");
   store.insert_record({.device = device, .kind = 1, .device_time = device_time_at(zone, last_utc), .utc = last_utc,
-                       .received = last_utc, .frame = 0, .fields_json = "{}", .samples = {}});
+                       .received = last_utc, .frame = 0, .fields_hash = 0, .samples = {}});
   store.add_clock_sample(device, 0);
   store.flush_device_state();
 }

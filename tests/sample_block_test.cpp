@@ -115,7 +115,7 @@ struct Data {
     all.push_back({t0 + 3 * hour + 5'000, 7.5});
     for (const auto& p : all) {
       store.insert_record({.device = device, .kind = 1, .device_time = std::to_string(p.t), .utc = p.t, .received = p.t,
-                           .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", p.value, false}}});
+                           .frame = 0, .fields_hash = 0, .samples = {{"Pbat", "W", p.value, false}}});
     }
     series = db.query_int("SELECT id FROM series");
     if (held == Held::recent) {
@@ -181,9 +181,9 @@ TEST_CASE("sample block: late rows merge into their block and a repeated time ke
   const DeviceId device = 1;
   // A late point inside the packed first hour, and one repeating a packed time with a new value.
   store.insert_record({.device = device, .kind = 3, .device_time = "late", .utc = t0 + 5'000, .received = 0,
-                       .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", -1, false}}});
+                       .frame = 0, .fields_hash = 0, .samples = {{"Pbat", "W", -1, false}}});
   store.insert_record({.device = device, .kind = 3, .device_time = "repeat", .utc = t0 + 10'000, .received = 0,
-                       .frame = 0, .fields_json = "{}", .samples = {{"Pbat", "W", -2, false}}});
+                       .frame = 0, .fields_hash = 0, .samples = {{"Pbat", "W", -2, false}}});
   CHECK(store.move_batches_to_samples(10) == 2);
   HistoryReader reader(d.db);
   const TimeRange first_hour{t0, t0 + hour};

@@ -22,7 +22,7 @@ struct Db {
 
 RecordRow record(DeviceId device, const std::string& fields, std::vector<Sample> samples = {}) {
   return {.device = device, .kind = 1, .device_time = "2024/03/03 22:05:21", .utc = 1709503521000,
-          .received = 1709503522000, .frame = 1, .fields_json = fields, .samples = std::move(samples)};
+          .received = 1709503522000, .frame = 1, .fields_hash = fields_hash(fields), .samples = std::move(samples)};
 }
 
 }  // namespace
@@ -41,9 +41,8 @@ TEST_CASE("store: a record is stored once - a repeat is a duplicate / a differin
   CHECK(store.move_batches_to_samples(10) == 1);
   CHECK(d.db.query_int("SELECT count(*) FROM sample") == 2);
   CHECK(d.db.query_int("SELECT count(*) FROM sample_batch") == 0);
-  auto s = d.db.prepare("SELECT fields FROM record");
-  REQUIRE(s.step());
-  CHECK(s.text(0) == R"({"Pbat":"539.44"})");  // the first is kept
+  CHECK(d.db.query_int("SELECT fields_hash FROM record") == fields_hash(R"({"Pbat":"539.44"})"));  // the first
+  CHECK(fields_hash(R"({"Pbat":"539.44"})") != fields_hash(R"({"Pbat":"1.0"})"));
   store.flush_device_state();
   CHECK(d.db.query_int("SELECT last_seen_ms FROM device") == 2000);
   CHECK(d.db.query_int("SELECT canonical FROM series WHERE name = 'battery_power'") == 1);
@@ -129,6 +128,20 @@ TEST_CASE("schema: an older database is upgraded in place and keeps its data") {
   CHECK(db.query_int("SELECT count(*) FROM sqlite_master WHERE name = 'rejection'") == 1);
   migrate(db);  // idempotent
   CHECK(db.query_int("PRAGMA user_version") == latest_schema_version());
+}
+
+TEST_CASE("schema: a record stored with its fields JSON before version 6 still tells a repeat from a conflict") {
+  test::TempDir dir;
+  Connection db(dir.file("v5.db"));
+  migrate(db, 5);
+  db.exec("INSERT INTO device (vendor, serial, first_seen_ms, last_seen_ms) VALUES ('alphaess', 'AL1', 1, 2)");
+  db.exec(R"(INSERT INTO record (device_id, kind, device_time, utc_ms, received_ms, frame_id, fields) )"
+          R"(VALUES (1, 1, '2024/03/03 22:05:21', 1709503521000, 1709503522000, 1, '{"Pbat":"539.44"}'))");
+  migrate(db);
+  Store store(db);
+  CHECK(store.insert_record(record(1, R"({"Pbat":"539.44"})")) == InsertOutcome::duplicate);
+  CHECK(store.insert_record(record(1, R"({"Pbat":"1.0"})")) == InsertOutcome::conflict);
+  CHECK(db.query_int("SELECT count(*) FROM record") == 1);
 }
 
 TEST_CASE("schema: a database from a newer sunkeep is refused / not damaged") {

@@ -28,7 +28,7 @@ Writer::Job record_job(int i) {
     const DeviceId device = store.upsert_device("alphaess", "W1", t0, "127.0.0.1:1");
     const UtcMillis t = t0 + i * 10'000;
     store.insert_record({.device = device, .kind = 1, .device_time = std::to_string(t), .utc = t, .received = t,
-                         .frame = 0, .fields_json = "{}",
+                         .frame = 0, .fields_hash = 0,
                          .samples = {{"Pbat", "W", 1.0 * i, false}, {"SOC", "%", 100.0 - i, false}}});
   };
 }
