@@ -8,6 +8,8 @@
 
 #include <filesystem>
 
+#include <sqlite3.h>
+
 namespace sunkeep::storage {
 
 namespace {
@@ -22,8 +24,12 @@ std::unique_ptr<Connection> open_database(const std::string& path) {
 }  // namespace
 
 Writer::Writer(const std::string& path, WriterTuning tuning)
-    : tuning_(tuning), db_(open_database(path)), store_(std::make_unique<Store>(*db_, &recent_)) {
+    : tuning_(tuning), db_(open_database(path)), store_(std::make_unique<Store>(*db_, &recent_)), path_(path) {
   recover();
+  db_->exec("PRAGMA wal_autocheckpoint = 0");  // checkpoints run on checkpoint_thread_
+  checkpoint_db_ = std::make_unique<Connection>(path);
+  checkpoint_db_->exec("PRAGMA synchronous = FULL");
+  checkpoint_thread_ = std::thread([this] { run_checkpoints(); });
   const auto now = std::chrono::steady_clock::now();
   next_drain_ = now + tuning_.drain_interval;
   next_compaction_ = now + compaction_interval;
@@ -66,6 +72,7 @@ void Writer::recover() {
 Writer::~Writer() {
   stop();
   store_.reset();
+  checkpoint_db_.reset();
   db_.reset();
 }
 
@@ -75,7 +82,34 @@ void Writer::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  checkpoint_wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+}
+
+void Writer::run_checkpoints() {
+  std::unique_lock lock(mutex_);
+  while (!checkpoint_wake_.wait_for(lock, tuning_.checkpoint_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    // PASSIVE copies what it can without waiting for the writer or readers; BUSY (another
+    // checkpoint running) is fine.
+    sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    lock.lock();
+  }
+}
+
+void Writer::bound_wal() {
+  constexpr std::uint64_t commits_per_check = 64;
+  if (++commits_since_wal_check_ < commits_per_check) return;
+  commits_since_wal_check_ = 0;
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path_ + "-wal", ec);
+  if (ec || size <= tuning_.wal_limit_bytes) return;
+  try {
+    db_->exec("PRAGMA wal_checkpoint(RESTART)");
+  } catch (const std::exception& e) {
+    spdlog::warn("checkpoint of a {} MB WAL failed (retried later): {}", size >> 20, e.what());
+  }
 }
 
 WriterStats Writer::stats() const {
@@ -181,6 +215,7 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
     db_->exec("COMMIT");
     committed = true;
     store_->publish_pending();  // visible to readers before any job's completion runs
+    bound_wal();
   } catch (const std::exception& e) {
     spdlog::error("commit of {} storage jobs failed: {}", batch.size(), e.what());
     try {

@@ -6,6 +6,11 @@
 // Back-pressure: sessions wait for their job before reading more, so the queue never holds more
 // than one job per open connection; a slow disk delays acks and never drops work.
 //
+// Checkpoints (copying the WAL back into the database file) run on a thread of their own with
+// their own connection, so a commit never waits for one; if the WAL still grows past
+// `wal_limit_bytes` (a checkpoint cannot finish while commits keep coming), the writer runs a
+// blocking one itself.
+//
 // Between group commits the writer does its upkeep in small transactions: it drains committed
 // samples from RecentSamples into `sample` a slice at a time (recent_samples.hpp) and packs closed
 // hours into blocks. On start it moves the sample batches the previous run left into `sample`.
@@ -47,9 +52,11 @@ struct WriterTuning {
   std::size_t max_batch = 2048;  // jobs per group commit
   // Committed samples are frozen for draining into `sample` this often (or sooner when this many
   // are waiting), and drained in slices of about `drain_slice_points`, one slice per loop turn.
-  std::chrono::milliseconds drain_interval{10'000};
-  std::size_t drain_threshold = 500'000;
-  std::size_t drain_slice_points = 5'000;
+  std::chrono::milliseconds drain_interval{60'000};
+  std::size_t drain_threshold = 1'000'000;
+  std::size_t drain_slice_points = 2'000;
+  std::chrono::milliseconds checkpoint_interval{200};
+  std::uintmax_t wal_limit_bytes = 256ULL << 20;
 };
 
 class Writer {
@@ -123,6 +130,8 @@ class Writer {
   // The upkeep due at `now`; returns when it next falls due.
   std::chrono::steady_clock::time_point upkeep(std::chrono::steady_clock::time_point now);
   void drain_slice();
+  void run_checkpoints();
+  void bound_wal();
   // Packs closed hours of samples; returns true when rows are left for another pass.
   bool compact();
 
@@ -133,11 +142,16 @@ class Writer {
   std::int64_t drain_through_batch_ = 0;  // the newest batch whose samples the frozen generation holds
   std::chrono::steady_clock::time_point next_drain_, next_compaction_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;             // the writer thread
+  std::condition_variable checkpoint_wake_;  // the checkpoint thread (only to stop it)
   std::deque<Pending> queue_;
   bool stopping_ = false;
   WriterStats stats_;
   std::thread thread_;
+  std::string path_;
+  std::unique_ptr<Connection> checkpoint_db_;
+  std::thread checkpoint_thread_;
+  std::uint64_t commits_since_wal_check_ = 0;
 };
 
 }  // namespace sunkeep::storage

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -121,4 +122,33 @@ TEST_CASE("writer: a failed job's samples are neither stored nor shown, and the 
   const auto series = reader.series(1, "Pbat");
   REQUIRE(series);
   CHECK(reader.raw_points(series->id, {t0, t0 + 60'000}) == std::vector<Point>{{t0, 0.0}, {t0 + 20'000, 2.0}});
+}
+
+TEST_CASE("writer: checkpoints run beside the writer and a WAL that outgrows its limit is restarted") {
+  test::TempDir dir;
+  const std::string path = dir.file("w.db");
+  const auto file_size = [](const std::string& file) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    return ec ? std::uintmax_t{0} : size;
+  };
+  SUBCASE("the checkpoint thread copies committed pages into the database file") {
+    Writer writer(path, {.checkpoint_interval = std::chrono::milliseconds(10)});
+    const auto before = file_size(path);
+    for (const auto& ec : commit_all(writer, record_jobs())) CHECK_FALSE(ec);
+    for (int attempt = 0; attempt < 200 && file_size(path) <= before; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(file_size(path) > before);
+  }
+  SUBCASE("with no checkpoint thread to speak of, the writer bounds the WAL itself") {
+    Writer writer(path, {.checkpoint_interval = std::chrono::hours(1), .wal_limit_bytes = 64 * 1024});
+    constexpr int commits = 256;  // one record each: ~6 MB of WAL if nothing restarted it
+    for (int i = 0; i < commits; ++i) {
+      std::vector<Writer::Job> one;
+      one.push_back(record_job(i));
+      CHECK_FALSE(commit_all(writer, std::move(one))[0]);
+    }
+    CHECK(file_size(path + "-wal") < 2 * 1024 * 1024);
+  }
 }
