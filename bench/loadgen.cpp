@@ -35,6 +35,7 @@ struct Options {
   int devices = 100;
   double seconds = 10;
   double rate = 0;  // frames per second per device; 0 = closed loop
+  double ramp = 0;  // seconds over which the devices connect, evenly spread; 0 = all at once
   int server_pid = 0;
   int threads = 1;
   int idle = 0;
@@ -76,6 +77,11 @@ awaitable<bool> read_frame(tcp::socket& socket, std::vector<std::uint8_t>& buffe
 
 awaitable<void> device(int index, const Options& opt, Results& results, Clock::time_point end) {
   auto executor = co_await asio::this_coro::executor;
+  if (opt.ramp > 0) {
+    asio::steady_timer stagger(executor, std::chrono::duration_cast<Clock::duration>(
+                                             std::chrono::duration<double>(opt.ramp * index / opt.devices)));
+    co_await stagger.async_wait(tuple_awaitable);
+  }
   tcp::socket socket(executor);
   auto connected = co_await socket.async_connect({asio::ip::make_address("127.0.0.1"), opt.port}, tuple_awaitable);
   if (std::get<0>(connected)) {
@@ -188,6 +194,7 @@ int main(int argc, char** argv) {
   app.add_option("--devices", opt.devices, "simulated devices");
   app.add_option("--seconds", opt.seconds, "duration");
   app.add_option("--rate", opt.rate, "frames per second per device (0 = closed loop)");
+  app.add_option("--ramp", opt.ramp, "seconds over which the devices connect (a fleet coming back after a restart)");
   app.add_option("--server-pid", opt.server_pid, "report this process's RSS and descriptors");
   app.add_option("--threads", opt.threads, "load generator threads");
   app.add_option("--idle", opt.idle, "extra connections that send half a header and then nothing");

@@ -29,7 +29,7 @@ cat > "$work/c.toml" <<TOML
 path = "$work/load.db"
 [alphaess]
 listen = "127.0.0.1:$dev_port"
-idle_timeout = "10s"
+idle_timeout = "15s"
 [http]
 listen = "127.0.0.1:$http_port"
 [sermatec]
@@ -51,25 +51,41 @@ for i in 1 2 3; do
   kill -TERM $pid; wait $pid || true
 done
 
-rm -f "$work"/load.db*
-"$bin/app/sunkeep" serve --config "$work/c.toml" >"$work/server.log" 2>&1 &
-pid=$!
-until healthy; do sleep 0.05; done
+# Each load runs against a fresh server and database, so one run's backlog is not the next's.
+start_server() {
+  rm -f "$work"/load.db*
+  "$bin/app/sunkeep" serve --config "$work/c.toml" >"$work/server.log" 2>&1 &
+  pid=$!
+  until healthy; do sleep 0.05; done
+}
+stop_server() { kill -TERM $pid; wait $pid || true; }
+load() {  # load TITLE LOADGEN-ARGS...: the load generator exits 1 when it counted errors; say so, go on
+  echo "== $1"; shift
+  start_server
+  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --server-pid $pid "$@" || echo "(the load generator counted errors)"
+  stop_server
+}
 if $quick; then
-  echo "== load (quick)"
-  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices 50 --seconds 3 --server-pid $pid
-  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices 50 --seconds 3 --rate 1 --idle 100 --garbage 1 --server-pid $pid
+  load "load (quick)" --devices 50 --seconds 3
+  load "hostile load (quick)" --devices 50 --seconds 3 --rate 1 --idle 100 --garbage 1
 else
-  echo "== 1,000 devices, closed loop"
-  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices 1000 --seconds 15 --server-pid $pid
-  echo "== 1,000 devices × 1 frame/s"
-  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices 1000 --seconds 15 --rate 1 --server-pid $pid
-  echo "== 10,000 connected devices × 0.1 frame/s"
-  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices 10000 --seconds 30 --rate 0.1 --server-pid $pid
-  echo "== hostile: 9,000 half-frame connections and 4 garbage streams beside 100 good devices"
-  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices 100 --rate 1 --seconds 20 --idle 9000 --garbage 4 --linger 5 --server-pid $pid
+  load "1,000 devices, closed loop" --devices 1000 --seconds 15
+  load "1,000 devices × 1 frame/s (75 s: long enough to include a drain of samples into the sample table)" \
+    --devices 1000 --seconds 75 --rate 1
+  load "10,000 connected devices × 0.1 frame/s (connecting over the first 10 s)" \
+    --devices 10000 --seconds 30 --rate 0.1 --ramp 10
+  load "hostile: 9,000 half-frame connections and 4 garbage streams beside 100 good devices" \
+    --devices 100 --rate 1 --seconds 20 --idle 9000 --garbage 4 --linger 5
 fi
-kill -TERM $pid; wait $pid || true
+
+echo "== network and protocol alone: the same closed loop against a server that decodes and acks, no storage"
+ack_port=$(port_of)
+if $quick; then ack_devices=50; ack_seconds=3; else ack_devices=1000; ack_seconds=15; fi
+"$bin/bench/sunkeep-bench-ackonly" --port "$ack_port" --seconds $((ack_seconds + 5)) &
+ack_pid=$!
+until (exec 3<>/dev/tcp/127.0.0.1/$ack_port) 2>/dev/null; do sleep 0.05; done
+"$bin/bench/sunkeep-loadgen" --port "$ack_port" --devices "$ack_devices" --seconds "$ack_seconds" --server-pid $ack_pid
+wait $ack_pid || true
 
 days=365; rounds=50; fleet_days=9
 $quick && days=2 && rounds=3 && fleet_days=1

@@ -92,17 +92,23 @@ void run_ingest(storage::Connection& db, int frames, int batch) {
   });
 }
 
+// The rows the server writes for one push, pre-built and inserted with the storage layer: the
+// frame, the record with its samples, the ack frame and the device's last-seen time.
 // `devices` > 1 spreads the records round-robin over that many devices, as a fleet sends them.
 void run_ceiling(storage::Connection& db, int frames, int batch, int devices) {
   storage::Store store(db);
   std::vector<storage::DeviceId> ids;
-  for (int d = 0; d < devices; ++d) ids.push_back(store.upsert_device("alphaess", "DEV" + std::to_string(d), 0, "127.0.0.1:1"));
+  std::vector<std::string> serials;
+  for (int d = 0; d < devices; ++d) {
+    serials.push_back("DEV" + std::to_string(d));
+    ids.push_back(store.upsert_device("alphaess", serials.back(), 0, "127.0.0.1:1"));
+  }
   // Rows built before the clock starts: only the inserts are timed.
   std::vector<std::pair<std::vector<std::uint8_t>, storage::RecordRow>> rows;
   rows.reserve(static_cast<std::size_t>(frames));
   for (int i = 0; i < frames; ++i) {
     const auto device = ids[static_cast<std::size_t>(i % devices)];
-    const auto frame = frame_at(i / devices, "DEV" + std::to_string(i % devices));
+    const auto frame = frame_at(i / devices, serials[static_cast<std::size_t>(i % devices)]);
     const auto message = alphaess::decode_message(frame);
     const auto& record = std::get<alphaess::Telemetry>(message).records.at(0);
     storage::RecordRow row{.device = device, .kind = 1, .device_time = record.device_time.to_device_string(),
@@ -111,11 +117,15 @@ void run_ceiling(storage::Connection& db, int frames, int batch, int devices) {
     for (auto& s : alphaess::numeric_samples(record.fields)) row.samples.push_back({s.name, s.unit, s.value, s.canonical});
     rows.emplace_back(frame.raw, std::move(row));
   }
+  const auto ack = alphaess::make_success_ack(16).bytes();
   const auto start = Clock::now();
   in_transactions(db, store, frames, batch, [&](int i) {
     auto& [raw, row] = rows[static_cast<std::size_t>(i)];
+    store.upsert_device("alphaess", serials[static_cast<std::size_t>(i % devices)], row.utc, "127.0.0.1:1");
     row.frame = store.archive_frame({.device = row.device, .peer = "127.0.0.1:1", .received = row.utc, .raw = raw});
     store.insert_record(row);
+    store.archive_frame({.device = row.device, .peer = "127.0.0.1:1", .received = row.utc,
+                         .direction = storage::Direction::to_device, .command = 16, .raw = ack});
   });
   const double s = seconds_since(start);
   std::printf("ceiling: %d records of %d device(s) in %.2f s = %.0f records/s (pre-built rows, %d per transaction)\n",
