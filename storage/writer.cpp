@@ -106,7 +106,8 @@ void Writer::bound_wal() {
   const auto size = std::filesystem::file_size(path_ + "-wal", ec);
   if (ec || size <= tuning_.wal_limit_bytes) return;
   try {
-    db_->exec("PRAGMA wal_checkpoint(RESTART)");
+    // TRUNCATE, not RESTART: the file must shrink, or this check would fire on every round.
+    db_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
   } catch (const std::exception& e) {
     spdlog::warn("checkpoint of a {} MB WAL failed (retried later): {}", size >> 20, e.what());
   }

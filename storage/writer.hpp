@@ -8,8 +8,8 @@
 //
 // Checkpoints (copying the WAL back into the database file) run on a thread of their own with
 // their own connection, so a commit never waits for one; if the WAL still grows past
-// `wal_limit_bytes` (a checkpoint cannot finish while commits keep coming), the writer runs a
-// blocking one itself.
+// `wal_limit_bytes` (a passive checkpoint never catches up while commits keep coming, so the log
+// is never restarted), the writer runs a blocking one itself that also truncates the file.
 //
 // Between group commits the writer does its upkeep in small transactions: it drains committed
 // samples from RecentSamples into `sample` a slice at a time (recent_samples.hpp) and packs closed
@@ -56,7 +56,7 @@ struct WriterTuning {
   std::size_t drain_threshold = 1'000'000;
   std::size_t drain_slice_points = 2'000;
   std::chrono::milliseconds checkpoint_interval{200};
-  std::uintmax_t wal_limit_bytes = 256ULL << 20;
+  std::uintmax_t wal_limit_bytes = 64ULL << 20;
 };
 
 class Writer {
@@ -66,7 +66,7 @@ class Writer {
   // `compaction_rows` rows, every `compaction_interval` (sooner while a backlog remains).
   static constexpr std::chrono::minutes compaction_grace{10};
   static constexpr std::chrono::seconds compaction_interval{30};
-  static constexpr std::int64_t compaction_rows = 20'000;
+  static constexpr std::int64_t compaction_rows = 5'000;
 
   // Opens (creating its folder and file if needed) and migrates the database, then starts the thread.
   explicit Writer(const std::string& path, WriterTuning tuning = {});
