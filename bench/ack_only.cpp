@@ -7,6 +7,7 @@
 #include "protocol/alphaess/frame_decoder.hpp"
 #include "protocol/alphaess/messages.hpp"
 #include "server/alphaess_ingest.hpp"
+#include "server/connection.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
@@ -33,7 +34,7 @@ awaitable<void> serve(tcp::socket socket) {
   const TimeZone utc("UTC");
   while (true) {
     // (No structured bindings on awaited results: g++ 12 miscompiles them, see server/.)
-    auto read = co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    auto read = co_await socket.async_read_some(asio::buffer(buffer), server::tuple_awaitable);
     if (std::get<0>(read)) co_return;
     decoder.feed(std::span<const std::uint8_t>(buffer.data(), std::get<1>(read)));
     std::vector<std::uint8_t> acks;
@@ -54,7 +55,7 @@ awaitable<void> serve(tcp::socket socket) {
       }
     }
     if (!acks.empty()) {
-      auto written = co_await asio::async_write(socket, asio::buffer(acks), asio::as_tuple(asio::use_awaitable));
+      auto written = co_await asio::async_write(socket, asio::buffer(acks), server::tuple_awaitable);
       if (std::get<0>(written)) co_return;
     }
   }
@@ -62,7 +63,7 @@ awaitable<void> serve(tcp::socket socket) {
 
 awaitable<void> accept_loop(tcp::acceptor& acceptor, asio::io_context& io) {
   while (true) {
-    auto accepted = co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(asio::use_awaitable));
+    auto accepted = co_await acceptor.async_accept(asio::make_strand(io), server::tuple_awaitable);
     if (std::get<0>(accepted)) co_return;
     tcp::socket socket = std::move(std::get<1>(accepted));
     auto executor = socket.get_executor();

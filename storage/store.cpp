@@ -199,9 +199,13 @@ void Store::publish_pending() {
   pending_.clear();
 }
 
+void Store::insert_sample_row(std::int64_t series, const Point& point) {
+  insert_sample_.bind(1, series).bind(2, std::int64_t{point.t}).bind(3, point.value).run();
+}
+
 void Store::insert_sample_rows(std::span<const SeriesPoints> slice) {
   for (const auto& [series, points] : slice) {
-    for (const auto& p : points) insert_sample_.bind(1, series).bind(2, std::int64_t{p.t}).bind(3, p.value).run();
+    for (const auto& p : points) insert_sample_row(series, p);
   }
 }
 
@@ -239,7 +243,7 @@ std::int64_t Store::move_batches_to_samples(std::int64_t max_batches) {
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return std::tie(a.series, a.point.t) < std::tie(b.series, b.point.t);
   });
-  for (const auto& r : rows) insert_sample_.bind(1, r.series).bind(2, std::int64_t{r.point.t}).bind(3, r.point.value).run();
+  for (const auto& r : rows) insert_sample_row(r.series, r.point);
   if (moved > 0) delete_batches_through(last_id);
   return moved;
 }

@@ -164,6 +164,7 @@ class Store {
 
  private:
   std::int64_t series_id(DeviceId device, const Sample& sample);
+  void insert_sample_row(std::int64_t series, const Point& point);
   void write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows);
   std::deque<std::int64_t>& clock_samples(DeviceId device);
 

@@ -44,7 +44,7 @@ bool Writer::in_transaction(const char* what, Work&& work) {
     db_->exec("COMMIT");
     return true;
   } catch (const std::exception& e) {
-    spdlog::error("{} failed (rolled back; retried later): {}", what, e.what());
+    spdlog::error("{} failed and was rolled back: {}", what, e.what());
     try {
       db_->exec("ROLLBACK");
     } catch (const std::exception&) {
@@ -197,9 +197,7 @@ bool Writer::compact() {
 
 void Writer::commit_batch(std::deque<Pending>& batch) {
   std::uint64_t failed = 0;
-  bool committed = false;
-  try {
-    db_->exec("BEGIN IMMEDIATE");
+  const bool committed = in_transaction("group commit", [&] {
     for (auto& pending : batch) {
       store_->begin_job();
       try {
@@ -213,19 +211,13 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
       }
     }
     store_->flush_device_state();  // once per device and commit, not once per frame
-    db_->exec("COMMIT");
-    committed = true;
+  });
+  if (committed) {
     store_->publish_pending();  // visible to readers before any job's completion runs
     bound_wal();
-  } catch (const std::exception& e) {
-    spdlog::error("commit of {} storage jobs failed: {}", batch.size(), e.what());
-    try {
-      db_->exec("ROLLBACK");
-    } catch (const std::exception&) {
-      // Already rolled back by SQLite.
-    }
+  } else {
+    spdlog::error("{} frames are not acknowledged: their group commit failed", batch.size());
     store_->discard_pending();
-    store_->drop_caches();
     for (auto& pending : batch) pending.result = boost::asio::error::broken_pipe;
   }
   std::lock_guard lock(mutex_);
