@@ -50,6 +50,23 @@ CivilTime civil_from_naive_seconds(std::int64_t seconds) {
   return t;
 }
 
+std::optional<CivilTime> parse_device_string(std::string_view text) {
+  constexpr std::string_view shape = "dddd/dd/dd dd:dd:dd";
+  if (text.size() != shape.size()) return std::nullopt;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const bool digit = text[i] >= '0' && text[i] <= '9';
+    if (shape[i] == 'd' ? !digit : text[i] != shape[i]) return std::nullopt;
+  }
+  const auto number = [&](std::size_t at, std::size_t width) {
+    int v = 0;
+    for (std::size_t i = at; i < at + width; ++i) v = v * 10 + (text[i] - '0');
+    return v;
+  };
+  const CivilTime t{number(0, 4), number(5, 2), number(8, 2), number(11, 2), number(14, 2), number(17, 2)};
+  if (!t.valid()) return std::nullopt;
+  return t;
+}
+
 std::string format_rfc3339(UtcMillis t) {
   std::int64_t seconds = t / 1000;
   if (t % 1000 < 0) seconds -= 1;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace sunkeep {
 
@@ -31,6 +32,10 @@ struct CivilTime {
 
 // The naive calendar reading of a naive epoch second count (inverse of naive_epoch_seconds).
 CivilTime civil_from_naive_seconds(std::int64_t seconds);
+
+// Reads back exactly what to_device_string() writes ("YYYY/MM/DD hh:mm:ss", a valid time);
+// nullopt for any other text.
+std::optional<CivilTime> parse_device_string(std::string_view text);
 
 // RFC 3339 UTC with Z, whole seconds: "2021-03-23T23:01:52Z".
 std::string format_rfc3339(UtcMillis t);

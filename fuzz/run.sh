@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(alphaess_stream alphaess_payloads sermatec_stream config_file http_request sample_block)
+[ ${#targets[@]} -gt 0 ] || targets=(alphaess_stream alphaess_payloads sermatec_stream config_file http_request sample_block archive_blocks)
 
 bash scripts/install-deps.sh
 bash scripts/install-deps.sh --fuzz
@@ -44,6 +44,10 @@ mkdir -p "$corpus/http_request" "$corpus/sample_block"
 printf '/api/v1/devices/alphaess:AL1/series?metric=Pbat&step=1h&agg=max&from=2024-03-03T00:00:00Z&to=1709440000' > "$corpus/http_request/seed-series"
 printf '/api/v1/health' > "$corpus/http_request/seed-health"
 printf 'from=2024-03-03T11:00:00.5+11:00&limit=5' > "$corpus/http_request/seed-params"
+# Frame-block columns (one frame: peer "a", id 5, received 1000, command 16, raw "{}"), which the
+# target also compresses, and a one-entry record block.
+seed_stream archive_blocks frame_columns "01010161000ad00f001000027b7d"
+seed_stream archive_blocks record_block "010a0000020102030405060708"
 
 status=0
 for target in "${targets[@]}"; do

@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libsqlite3-dev sqlite3
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   doctest-dev libtomlplusplus-dev libcli11-dev
-  libhowardhinnant-date-dev tzdata
+  libhowardhinnant-date-dev tzdata libzstd-dev
 )
 if [ "${1:-}" = "--fuzz" ]; then
   packages=(clang libclang-rt-14-dev xxd)

@@ -1,8 +1,13 @@
 // Read-side queries for the HTTP API.
 #include "storage/history.hpp"
 
+#include "storage/frame_block.hpp"
+
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 namespace sunkeep::storage {
 
@@ -247,12 +252,44 @@ std::vector<EventItem> HistoryReader::events(std::int64_t device, TimeRange rang
 }
 
 std::vector<FrameItem> HistoryReader::frames(std::int64_t device, TimeRange range, std::int64_t limit) {
-  auto s = db_.prepare(
-      "SELECT received_ms, direction, command, raw FROM frame WHERE device_id = ?1 AND received_ms >= ?2 "
+  // Newest first: (received, id) descending, over the unpacked rows and the packed hours.
+  struct Found {
+    std::int64_t id;
+    FrameItem item;
+  };
+  const auto newer = [](const Found& a, const Found& b) {
+    return std::tie(a.item.time, a.id) > std::tie(b.item.time, b.id);
+  };
+  std::vector<Found> found;
+  auto rows = db_.prepare(
+      "SELECT id, received_ms, direction, command, raw FROM frame WHERE device_id = ?1 AND received_ms >= ?2 "
       "AND received_ms < ?3 ORDER BY received_ms DESC, id DESC LIMIT ?4");
-  s.bind(1, device).bind(2, std::int64_t{range.from}).bind(3, std::int64_t{range.to}).bind(4, limit);
+  rows.bind(1, device).bind(2, std::int64_t{range.from}).bind(3, std::int64_t{range.to}).bind(4, limit);
+  while (rows.step()) {
+    found.push_back({rows.int64(0), {rows.int64(1), rows.int64(2) != 0, static_cast<int>(rows.int64(3)), rows.blob(4)}});
+  }
+  // A block holds one UTC hour, so only blocks starting in the hour before `from` or later can
+  // overlap; newest first, stopping once `limit` frames newer than the next block are found.
+  auto blocks = db_.prepare(
+      "SELECT end_ms, data FROM frame_block WHERE device_id = ?1 AND start_ms >= ?2 AND start_ms < ?3 "
+      "AND end_ms >= ?4 ORDER BY start_ms DESC");
+  blocks.bind(1, device).bind(2, std::int64_t{range.from - block_span_ms}).bind(3, std::int64_t{range.to})
+      .bind(4, std::int64_t{range.from});
+  const auto full = static_cast<std::size_t>(std::max<std::int64_t>(limit, 0));
+  while (blocks.step()) {
+    if (found.size() >= full && blocks.int64(0) < found.back().item.time) break;
+    auto decoded = decode_frame_block(blocks.blob(1));
+    if (!decoded) spdlog::error("a frame block of device {} does not decode; its frames are left out", device);
+    for (auto& f : decoded.value_or(std::vector<PackedFrame>{})) {
+      if (f.received < range.from || f.received >= range.to) continue;
+      found.push_back({f.id, {f.received, f.direction != 0, f.command, std::move(f.raw)}});
+    }
+    std::sort(found.begin(), found.end(), newer);
+    if (found.size() > full) found.resize(full);
+  }
   std::vector<FrameItem> out;
-  while (s.step()) out.push_back({s.int64(0), s.int64(1) != 0, static_cast<int>(s.int64(2)), s.blob(3)});
+  out.reserve(found.size());
+  for (auto& f : found) out.push_back(std::move(f.item));
   return out;
 }
 

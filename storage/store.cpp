@@ -11,15 +11,6 @@
 
 namespace sunkeep::storage {
 
-std::int64_t fields_hash(std::string_view fields_json) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const char c : fields_json) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return static_cast<std::int64_t>(h);
-}
-
 Store::Store(Connection& db, RecentSamples* recent)
     : db_(db),
       recent_(recent),
@@ -82,7 +73,9 @@ Store::Store(Connection& db, RecentSamples* recent)
           "last_t, last_v) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")),
       put_block_data_(db.prepare(
           "INSERT OR REPLACE INTO sample_block_data (series_id, start_ms, data) VALUES (?1, ?2, ?3)")),
-      delete_rows_(db.prepare("DELETE FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms <= ?3")) {}
+      delete_rows_(db.prepare("DELETE FROM sample WHERE series_id = ?1 AND t_ms >= ?2 AND t_ms <= ?3")),
+      packed_records_(db),
+      packer_(db, packed_records_) {}
 
 DeviceId Store::upsert_device(const std::string& vendor, const std::string& serial, UtcMillis seen,
                               const std::string& peer) {
@@ -143,7 +136,16 @@ std::int64_t Store::series_id(DeviceId device, const Sample& sample) {
   return id;
 }
 
+std::optional<std::int64_t> Store::packed_record_hash(const RecordRow& record) {
+  const auto civil = parse_device_string(record.device_time);
+  if (!civil) return std::nullopt;
+  return packed_records_.find_hash(record.device, record.kind, civil->naive_epoch_seconds());
+}
+
 InsertOutcome Store::insert_record(const RecordRow& record) {
+  if (const auto packed = packed_record_hash(record)) {
+    return *packed == record.fields_hash ? InsertOutcome::duplicate : InsertOutcome::conflict;
+  }
   insert_record_.bind(1, record.device)
       .bind(2, std::int64_t{record.kind})
       .bind(3, record.device_time)
@@ -342,6 +344,10 @@ std::optional<LatestRecord> Store::latest_record(DeviceId device, std::span<cons
       if (!newest || candidate.device_time > newest->device_time) newest = std::move(candidate);
     }
     latest_record_.reset();
+    if (const auto packed = packed_records_.newest(device, kind)) {
+      LatestRecord candidate{civil_from_naive_seconds(packed->device_s).to_device_string(), packed->utc};
+      if (!newest || candidate.device_time > newest->device_time) newest = std::move(candidate);
+    }
   }
   return newest;
 }
@@ -393,7 +399,12 @@ std::int64_t Store::compact_samples(UtcMillis cutoff, std::int64_t max_rows) {
   return packed;
 }
 
+std::int64_t Store::pack_archive(UtcMillis cutoff, std::int64_t max_frames) {
+  return packer_.pack(cutoff, max_frames);
+}
+
 void Store::drop_caches() {
+  packed_records_.forget();
   series_cache_.clear();
   device_cache_.clear();
   clock_cache_.clear();

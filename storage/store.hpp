@@ -8,6 +8,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "storage/archive_packer.hpp"
 #include "storage/recent_samples.hpp"
 #include "storage/sample_block.hpp"
 #include "storage/sqlite.hpp"
@@ -65,9 +66,6 @@ struct RecordRow {
 };
 
 enum class InsertOutcome { inserted, duplicate, conflict };
-
-// The hash a record keeps of its fields JSON (64-bit FNV-1a, stored as a signed integer).
-std::int64_t fields_hash(std::string_view fields_json);
 
 struct EventRow {
   DeviceId device = 0;
@@ -159,11 +157,18 @@ class Store {
   // Returns how many rows were packed; 0 when nothing is left before `cutoff`.
   std::int64_t compact_samples(UtcMillis cutoff, std::int64_t max_rows);
 
+  // Packs up to about `max_frames` frames received before `cutoff` into frame blocks, and the
+  // record rows of the same devices received before `cutoff` into record blocks (ArchivePacker).
+  // Returns how many frames were packed; 0 when nothing is left before `cutoff`.
+  std::int64_t pack_archive(UtcMillis cutoff, std::int64_t max_frames);
+
   // Forgets cached ids after a rolled-back transaction.
   void drop_caches();
 
  private:
   std::int64_t series_id(DeviceId device, const Sample& sample);
+  // The fields hash of the record with this key if its hour is packed and holds it.
+  std::optional<std::int64_t> packed_record_hash(const RecordRow& record);
   void insert_sample_row(std::int64_t series, const Point& point);
   void write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows);
   std::deque<std::int64_t>& clock_samples(DeviceId device);
@@ -194,6 +199,8 @@ class Store {
   std::size_t job_start_ = 0;          // pending_.size() when the current job began
   std::map<DeviceId, Seen> unsaved_seen_;
   std::set<DeviceId> unsaved_clocks_;
+  PackedRecords packed_records_;
+  ArchivePacker packer_;
 };
 
 }  // namespace sunkeep::storage

@@ -32,7 +32,7 @@ Writer::Writer(const std::string& path, WriterTuning tuning)
   checkpoint_thread_ = std::thread([this] { run_checkpoints(); });
   const auto now = std::chrono::steady_clock::now();
   next_drain_ = now + tuning_.drain_interval;
-  next_compaction_ = now + compaction_interval;
+  next_compaction_ = now + tuning_.compaction_interval;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -163,7 +163,7 @@ std::chrono::steady_clock::time_point Writer::upkeep(std::chrono::steady_clock::
   if (recent_.draining()) drain_slice();
   if (now >= next_compaction_) {
     const bool backlog = compact();
-    next_compaction_ = now + (backlog ? std::chrono::seconds(0) : compaction_interval);
+    next_compaction_ = now + (backlog ? std::chrono::milliseconds(0) : tuning_.compaction_interval);
   }
   return std::min(next_drain_, next_compaction_);
 }
@@ -186,13 +186,15 @@ void Writer::drain_slice() {
 bool Writer::compact() {
   const auto now = std::chrono::system_clock::now() - compaction_grace;
   const UtcMillis cutoff = block_start(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
-  std::int64_t packed = 0;
-  if (!in_transaction("sample compaction", [&] { packed = store_->compact_samples(cutoff, compaction_rows); })) {
-    return false;
-  }
+  std::int64_t rows = 0;
+  std::int64_t frames = 0;
+  const bool compacted =
+      in_transaction("sample compaction", [&] { rows = store_->compact_samples(cutoff, compaction_rows); });
+  const bool packed = in_transaction("archive packing", [&] { frames = store_->pack_archive(cutoff, packing_frames); });
   std::lock_guard lock(mutex_);
-  stats_.rows_compacted += static_cast<std::uint64_t>(packed);
-  return packed == compaction_rows;
+  if (compacted) stats_.rows_compacted += static_cast<std::uint64_t>(rows);
+  if (packed) stats_.frames_packed += static_cast<std::uint64_t>(frames);
+  return (compacted && rows == compaction_rows) || (packed && frames >= packing_frames);
 }
 
 void Writer::commit_batch(std::deque<Pending>& batch) {

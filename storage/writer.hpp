@@ -13,7 +13,7 @@
 //
 // Between group commits the writer does its upkeep in small transactions: it drains committed
 // samples from RecentSamples into `sample` a slice at a time (recent_samples.hpp) and packs closed
-// hours into blocks. On start it moves the sample batches the previous run left into `sample`.
+// hours of samples, frames and record keys into blocks. On start it moves the sample batches the previous run left into `sample`.
 #pragma once
 
 #include "storage/recent_samples.hpp"
@@ -44,6 +44,7 @@ struct WriterStats {
   std::uint64_t failed_jobs = 0;
   std::uint64_t failed_commits = 0;
   std::uint64_t rows_compacted = 0;
+  std::uint64_t frames_packed = 0;
   std::uint64_t samples_drained = 0;
 };
 
@@ -56,6 +57,8 @@ struct WriterTuning {
   std::size_t drain_threshold = 1'000'000;
   std::size_t drain_slice_points = 2'000;
   std::chrono::milliseconds checkpoint_interval{200};
+  // Closed hours of samples, frames and record keys are packed this often (Writer::compact).
+  std::chrono::milliseconds compaction_interval{30'000};
   std::uintmax_t wal_limit_bytes = 64ULL << 20;
 };
 
@@ -63,10 +66,11 @@ class Writer {
  public:
   using Job = std::function<void(Store&)>;
   // Sample rows of hours that ended this long ago are packed into blocks, in passes of at most
-  // `compaction_rows` rows, every `compaction_interval` (sooner while a backlog remains).
+  // `compaction_rows` rows, every WriterTuning::compaction_interval (sooner while a backlog
+  // remains); frames and record rows likewise, in passes of about `packing_frames` frames.
   static constexpr std::chrono::minutes compaction_grace{10};
-  static constexpr std::chrono::seconds compaction_interval{30};
   static constexpr std::int64_t compaction_rows = 5'000;
+  static constexpr std::int64_t packing_frames = 2'000;
 
   // Opens (creating its folder and file if needed) and migrates the database, then starts the thread.
   explicit Writer(const std::string& path, WriterTuning tuning = {});

@@ -1,0 +1,179 @@
+// Packing closed hours of the raw archive and of the record keys (see archive_packer.hpp).
+#include "storage/archive_packer.hpp"
+
+#include "storage/frame_block.hpp"
+#include "storage/sample_block.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <tuple>
+
+namespace sunkeep::storage {
+
+std::int64_t fields_hash(std::string_view fields_json) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : fields_json) {
+    h ^= static_cast<std::uint8_t>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return static_cast<std::int64_t>(h);
+}
+
+PackedRecords::PackedRecords(Connection& db)
+    : newest_start_(db.prepare("SELECT max(start_s) FROM record_block WHERE device_id = ?1 AND kind = ?2")),
+      read_block_(db.prepare("SELECT data FROM record_block WHERE device_id = ?1 AND kind = ?2 AND start_s = ?3")),
+      write_block_(db.prepare(
+          "INSERT OR REPLACE INTO record_block (device_id, kind, start_s, count, data) VALUES (?1, ?2, ?3, ?4, ?5)")) {}
+
+std::optional<std::int64_t> PackedRecords::newest_start(std::int64_t device, int kind) {
+  const auto key = std::make_pair(device, kind);
+  if (const auto it = newest_start_cache_.find(key); it != newest_start_cache_.end()) return it->second;
+  newest_start_.bind(1, device).bind(2, std::int64_t{kind});
+  std::optional<std::int64_t> start;
+  if (newest_start_.step() && !newest_start_.is_null(0)) start = newest_start_.int64(0);
+  newest_start_.reset();
+  newest_start_cache_.emplace(key, start);
+  return start;
+}
+
+std::vector<PackedRecord> PackedRecords::block(std::int64_t device, int kind, std::int64_t start_s) {
+  read_block_.bind(1, device).bind(2, std::int64_t{kind}).bind(3, start_s);
+  std::optional<std::vector<PackedRecord>> records;
+  if (read_block_.step()) {
+    records = decode_record_block(read_block_.blob(0), start_s);
+    if (!records) spdlog::error("record block of device {} kind {} at {} does not decode", device, kind, start_s);
+  }
+  read_block_.reset();
+  return records.value_or(std::vector<PackedRecord>{});
+}
+
+std::optional<std::int64_t> PackedRecords::find_hash(std::int64_t device, int kind, std::int64_t device_s) {
+  const std::int64_t start = record_block_start(device_s);
+  const auto newest = newest_start(device, kind);
+  if (!newest || start > *newest) return std::nullopt;
+  for (const auto& r : block(device, kind, start)) {
+    if (r.device_s == device_s) return r.fields_hash;
+  }
+  return std::nullopt;
+}
+
+std::optional<PackedRecord> PackedRecords::newest(std::int64_t device, int kind) {
+  const auto start = newest_start(device, kind);
+  if (!start) return std::nullopt;
+  const auto records = block(device, kind, *start);
+  if (records.empty()) return std::nullopt;
+  return records.back();
+}
+
+void PackedRecords::merge(std::int64_t device, int kind, std::int64_t start_s, std::span<const PackedRecord> records) {
+  std::vector<PackedRecord> merged = block(device, kind, start_s);
+  for (const auto& r : records) {
+    const auto at = std::lower_bound(merged.begin(), merged.end(), r.device_s,
+                                     [](const PackedRecord& p, std::int64_t t) { return p.device_s < t; });
+    if (at == merged.end() || at->device_s != r.device_s) merged.insert(at, r);
+  }
+  write_block_.bind(1, device).bind(2, std::int64_t{kind}).bind(3, start_s)
+      .bind(4, static_cast<std::int64_t>(merged.size()))
+      .bind(5, std::span<const std::uint8_t>(encode_record_block(merged, start_s)))
+      .run();
+  auto& newest = newest_start_cache_[std::make_pair(device, kind)];
+  if (!newest || start_s > *newest) newest = start_s;
+}
+
+void PackedRecords::forget() { newest_start_cache_.clear(); }
+
+ArchivePacker::ArchivePacker(Connection& db, PackedRecords& records)
+    : records_(records),
+      oldest_frame_(db.prepare("SELECT device_id, received_ms FROM frame ORDER BY id LIMIT 1")),
+      frames_of_hour_(db.prepare(
+          "SELECT id, peer, received_ms, direction, command, raw, flags FROM frame WHERE device_id IS ?1 "
+          "AND received_ms >= ?2 AND received_ms < ?3 ORDER BY received_ms, id LIMIT ?4")),
+      insert_block_(db.prepare(
+          "INSERT INTO frame_block (device_id, start_ms, end_ms, count, data) VALUES (?1, ?2, ?3, ?4, ?5)")),
+      delete_frame_(db.prepare("DELETE FROM frame WHERE id = ?1")),
+      records_to_pack_(db.prepare(
+          "SELECT kind, device_time, utc_ms, received_ms, frame_id, fields, fields_hash FROM record "
+          "WHERE device_id = ?1 AND received_ms < ?2 LIMIT ?3")),
+      delete_record_(db.prepare("DELETE FROM record WHERE device_id = ?1 AND kind = ?2 AND device_time = ?3")) {}
+
+std::int64_t ArchivePacker::pack(UtcMillis cutoff, std::int64_t max_frames) {
+  std::int64_t packed = 0;
+  while (packed < max_frames) {
+    if (!oldest_frame_.step()) {
+      oldest_frame_.reset();
+      break;
+    }
+    const auto device = oldest_frame_.is_null(0) ? std::nullopt : std::optional<std::int64_t>(oldest_frame_.int64(0));
+    const UtcMillis received = oldest_frame_.int64(1);
+    oldest_frame_.reset();
+    // Frames arrive in id order with the server's clock, so the oldest row is the first to pack;
+    // if the clock went back, newer rows wait until the oldest one's hour has closed too.
+    if (received >= cutoff) break;
+    const std::int64_t frames = pack_frames(device, block_start(received), max_frames - packed);
+    if (frames == 0) break;
+    packed += frames;
+    if (device) pack_records(*device, cutoff, max_frames);
+  }
+  return packed;
+}
+
+std::int64_t ArchivePacker::pack_frames(std::optional<std::int64_t> device, UtcMillis hour, std::int64_t max_frames) {
+  frames_of_hour_.bind(1, device).bind(2, std::int64_t{hour}).bind(3, std::int64_t{hour + block_span_ms})
+      .bind(4, max_frames);
+  std::vector<PackedFrame> frames;
+  std::size_t raw_bytes = 0;
+  while (raw_bytes < block_raw_limit && frames_of_hour_.step()) {
+    PackedFrame f{.id = frames_of_hour_.int64(0), .peer = frames_of_hour_.text(1),
+                  .received = frames_of_hour_.int64(2), .direction = static_cast<int>(frames_of_hour_.int64(3)),
+                  .command = static_cast<int>(frames_of_hour_.int64(4)), .flags = static_cast<int>(frames_of_hour_.int64(6)),
+                  .raw = frames_of_hour_.blob(5)};
+    raw_bytes += f.raw.size();
+    frames.push_back(std::move(f));
+  }
+  frames_of_hour_.reset();
+  if (frames.empty()) return 0;
+  insert_block_.bind(1, device).bind(2, std::int64_t{frames.front().received})
+      .bind(3, std::int64_t{frames.back().received}).bind(4, static_cast<std::int64_t>(frames.size()))
+      .bind(5, std::span<const std::uint8_t>(encode_frame_block(frames)))
+      .run();
+  for (const auto& f : frames) delete_frame_.bind(1, f.id).run();
+  return static_cast<std::int64_t>(frames.size());
+}
+
+void ArchivePacker::pack_records(std::int64_t device, UtcMillis cutoff, std::int64_t max_records) {
+  struct Row {
+    int kind;
+    std::string device_time;
+    PackedRecord packed;
+  };
+  std::vector<Row> rows;
+  records_to_pack_.bind(1, device).bind(2, std::int64_t{cutoff}).bind(3, max_records);
+  while (records_to_pack_.step()) {
+    std::string device_time = records_to_pack_.text(1);
+    const auto civil = parse_device_string(device_time);
+    if (!civil) continue;  // not a key this code wrote: it stays a row
+    const std::int64_t hash = records_to_pack_.is_null(6) ? fields_hash(records_to_pack_.text(5))  // before v6
+                                                          : records_to_pack_.int64(6);
+    rows.push_back({static_cast<int>(records_to_pack_.int64(0)), std::move(device_time),
+                    {civil->naive_epoch_seconds(), records_to_pack_.int64(2), records_to_pack_.int64(3),
+                     records_to_pack_.int64(4), hash}});
+  }
+  records_to_pack_.reset();
+  // Rows come in key order (kind, device time), so each (kind, hour) group is contiguous.
+  auto group_begin = rows.begin();
+  while (group_begin != rows.end()) {
+    const int kind = group_begin->kind;
+    const std::int64_t start = record_block_start(group_begin->packed.device_s);
+    const auto group_end = std::find_if(group_begin, rows.end(), [&](const Row& r) {
+      return r.kind != kind || record_block_start(r.packed.device_s) != start;
+    });
+    std::vector<PackedRecord> group;
+    for (auto it = group_begin; it != group_end; ++it) group.push_back(it->packed);
+    records_.merge(device, kind, start, group);
+    group_begin = group_end;
+  }
+  for (const auto& r : rows) delete_record_.bind(1, device).bind(2, std::int64_t{r.kind}).bind(3, r.device_time).run();
+}
+
+}  // namespace sunkeep::storage
