@@ -1,10 +1,12 @@
 // Storage benchmarks without the network:
 //   year     one device's year of 10-second realtime pushes written through the real ingest code
 //            (ingest_alphaess: raw archive, record, samples, archived ack), 1,000 frames per
-//            transaction, then packed and VACUUMed: bytes on disk per numeric point, and the two
-//            query figures of issue 3 through the API code (no HTTP).
+//            transaction, then packed as the writer packs closed hours (samples, frames, record
+//            keys) and VACUUMed: bytes on disk per numeric point, and the two query figures of
+//            issue 3 through the API code (no HTTP).
 //   ceiling  the same records as pre-built rows (no decoding, no network) inserted by the
-//            storage layer in group-commit-sized transactions: the reference for the server.
+//            storage layer in group-commit-sized transactions: the reference for the server;
+//            then the time each pass of archive packing takes on what it wrote.
 //   ingest   the same records decoded and stored by ingest_alphaess (no network).
 #include "api/api.hpp"
 #include "protocol/alphaess/encoder.hpp"
@@ -92,10 +94,33 @@ void run_ingest(storage::Connection& db, int frames, int batch) {
   });
 }
 
+// Packs every hour written, in the writer's passes, each pass a transaction of its own: the
+// longest pass is how long the writer's upkeep can hold a group commit (and so the acks).
+void report_packing(storage::Connection& db, storage::Store& store) {
+  std::vector<double> passes;
+  std::int64_t frames = 0;
+  for (std::int64_t done = 1; done > 0; frames += done) {
+    const auto start = Clock::now();
+    db.exec("BEGIN IMMEDIATE");
+    const auto step = store.pack_archive(std::numeric_limits<std::int64_t>::max());
+    done = step.frames_packed + step.rows_deleted;
+    db.exec("COMMIT");
+    if (done > 0) passes.push_back(seconds_since(start) * 1000);
+  }
+  if (passes.empty()) return;
+  std::sort(passes.begin(), passes.end());
+  double total = 0;
+  for (const double p : passes) total += p;
+  std::printf("archive packing: %lld frames packed and rows deleted in %zu passes; pass mean %.1f ms, p99 %.1f ms, "
+              "max %.1f ms\n",
+              static_cast<long long>(frames), passes.size(), total / static_cast<double>(passes.size()),
+              passes[passes.size() * 99 / 100], passes.back());
+}
+
 // The rows the server writes for one push, pre-built and inserted with the storage layer: the
 // frame, the record with its samples, the ack frame and the device's last-seen time.
 // `devices` > 1 spreads the records round-robin over that many devices, as a fleet sends them.
-void run_ceiling(storage::Connection& db, int frames, int batch, int devices) {
+void run_ceiling(storage::Connection& db, int frames, int batch, int devices, bool pack) {
   storage::Store store(db);
   std::vector<storage::DeviceId> ids;
   std::vector<std::string> serials;
@@ -130,33 +155,54 @@ void run_ceiling(storage::Connection& db, int frames, int batch, int devices) {
   const double s = seconds_since(start);
   std::printf("ceiling: %d records of %d device(s) in %.2f s = %.0f records/s (pre-built rows, %d per transaction)\n",
               frames, devices, s, frames / s, batch);
+  if (pack) {
+    report_packing(db, store);
+  } else {  // the samples packed as the server packs them, so the backlog is the archive alone
+    for (std::int64_t packed = 1; packed > 0;) {
+      db.exec("BEGIN IMMEDIATE");
+      packed = store.compact_samples(std::numeric_limits<std::int64_t>::max(), 200'000);
+      db.exec("COMMIT");
+    }
+  }
 }
 
 void report_size(storage::Connection& db, const std::string& path) {
   const auto start = Clock::now();
   storage::Store store(db);
-  std::int64_t packed = 0;
-  do {
-    db.exec("BEGIN IMMEDIATE");
-    packed = store.compact_samples(std::numeric_limits<std::int64_t>::max(), 200'000);
-    db.exec("COMMIT");
-  } while (packed > 0);
-  std::printf("packed into blocks in %.1f s\n", seconds_since(start));
-  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  const auto in_passes = [&](const std::function<std::int64_t()>& pass) {
+    std::int64_t total = 0;
+    for (std::int64_t done = 1; done > 0; total += done) {
+      db.exec("BEGIN IMMEDIATE");
+      done = pass();
+      db.exec("COMMIT");
+    }
+    return total;
+  };
+  // Everything is closed: the writer's passes with a cutoff after the last hour (the server
+  // packs with a cutoff ten minutes after each hour ends).
+  constexpr auto after_all = std::numeric_limits<std::int64_t>::max();
+  in_passes([&] { return store.compact_samples(after_all, 200'000); });
+  in_passes([&] {
+    const auto step = store.pack_archive(after_all);
+    return step.frames_packed + step.rows_deleted;
+  });
+  std::printf("packed into blocks in %.1f s (%lld frames in %lld blocks, %lld frame rows left)\n", seconds_since(start),
+              static_cast<long long>(db.query_int("SELECT sum(count) FROM frame_block")),
+              static_cast<long long>(db.query_int("SELECT count(*) FROM frame_block")),
+              static_cast<long long>(db.query_int("SELECT count(*) FROM frame")));
+  // In WAL mode VACUUM writes the compacted file into the log; the checkpoint after it shrinks
+  // the database file itself.
   db.exec("VACUUM");
+  db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   const auto points = db.query_int("SELECT coalesce(sum(count), 0) FROM sample_block") + db.query_int("SELECT count(*) FROM sample");
   const auto bytes = static_cast<std::int64_t>(std::filesystem::file_size(path));
   std::printf("on disk: %lld bytes for %lld numeric points = %.2f bytes/point\n", static_cast<long long>(bytes),
               static_cast<long long>(points), static_cast<double>(bytes) / static_cast<double>(points));
-  struct Part {
-    const char* what;
-    const char* sql;
-  };
-  for (const Part& part : {Part{"raw frame archive", "SELECT sum(length(raw)) FROM frame"},
-                           Part{"record fields", "SELECT sum(length(fields)) FROM record"},
-                           Part{"sample blocks", "SELECT sum(length(data)) FROM sample_block_data"}}) {
-    std::printf("  %-18s %lld bytes (%.2f per point)\n", part.what, static_cast<long long>(db.query_int(part.sql)),
-                static_cast<double>(db.query_int(part.sql)) / static_cast<double>(points));
+  // Pages per table and index (SQLite's dbstat), the largest first.
+  auto parts = db.prepare("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 8");
+  while (parts.step()) {
+    std::printf("  %-36s %10lld bytes (%.2f per point)\n", parts.text(0).c_str(), static_cast<long long>(parts.int64(1)),
+                static_cast<double>(parts.int64(1)) / static_cast<double>(points));
   }
 }
 
@@ -192,19 +238,21 @@ int main(int argc, char** argv) {
   int days = 365;
   int batch = 1000;
   int devices = 1;
+  bool pack = true;
   CLI::App app{"sunkeep storage benchmarks (no network)"};
   app.add_option("mode", mode, "year | ceiling | ingest")->check(CLI::IsMember({"year", "ceiling", "ingest"}));
   app.add_option("--db", path, "database file (replaced)");
   app.add_option("--days", days, "days of 10-second data");
   app.add_option("--batch", batch, "frames per transaction");
   app.add_option("--devices", devices, "ceiling: spread the records over this many devices");
+  app.add_flag("!--no-pack", pack, "ceiling: leave the frames and records unpacked, a backlog for a server to pack (samples are packed)");
   CLI11_PARSE(app, argc, argv);
 
   for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
   const int frames = days * 8640;
   Db db(path);
   if (mode == "ceiling") {
-    run_ceiling(db.connection, frames, batch, devices);
+    run_ceiling(db.connection, frames, batch, devices, pack);
     return 0;
   }
   const auto start = Clock::now();

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <tuple>
 
 namespace sunkeep::storage {
@@ -84,43 +85,85 @@ void PackedRecords::merge(std::int64_t device, int kind, std::int64_t start_s, s
 void PackedRecords::forget() { newest_start_cache_.clear(); }
 
 ArchivePacker::ArchivePacker(Connection& db, PackedRecords& records)
-    : records_(records),
-      oldest_frame_(db.prepare("SELECT device_id, received_ms FROM frame ORDER BY id LIMIT 1")),
+    : db_(db),
+      records_(records),
+      oldest_frame_(db.prepare("SELECT id, received_ms FROM frame ORDER BY id LIMIT 1")),
+      newest_frame_id_(db.prepare("SELECT coalesce(max(id), 0) FROM frame")),
+      next_device_(db.prepare("SELECT device_id FROM frame WHERE device_id > ?1 ORDER BY device_id LIMIT 1")),
+      packed_through_(db.prepare(
+          "SELECT coalesce(max(last_id), 0) FROM frame_block WHERE device_id IS ?1 AND start_ms >= ?2 "
+          "AND start_ms < ?3")),
       frames_of_hour_(db.prepare(
           "SELECT id, peer, received_ms, direction, command, raw, flags FROM frame WHERE device_id IS ?1 "
-          "AND received_ms >= ?2 AND received_ms < ?3 ORDER BY received_ms, id LIMIT ?4")),
+          "AND received_ms >= ?2 AND received_ms < ?3 AND id > ?4 ORDER BY id LIMIT ?5")),
       insert_block_(db.prepare(
-          "INSERT INTO frame_block (device_id, start_ms, end_ms, count, data) VALUES (?1, ?2, ?3, ?4, ?5)")),
-      delete_frame_(db.prepare("DELETE FROM frame WHERE id = ?1")),
+          "INSERT INTO frame_block (device_id, start_ms, end_ms, first_id, last_id, count, data) "
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
+      delete_rows_(db.prepare(
+          "DELETE FROM frame WHERE id >= ?1 AND id < ?2 AND id <= ?3 AND received_ms >= ?4 AND received_ms < ?5")),
       records_to_pack_(db.prepare(
           "SELECT kind, device_time, utc_ms, received_ms, frame_id, fields, fields_hash FROM record "
           "WHERE device_id = ?1 AND received_ms < ?2 LIMIT ?3")),
       delete_record_(db.prepare("DELETE FROM record WHERE device_id = ?1 AND kind = ?2 AND device_time = ?3")) {}
 
-std::int64_t ArchivePacker::pack(UtcMillis cutoff, std::int64_t max_frames) {
-  std::int64_t packed = 0;
-  while (packed < max_frames) {
-    if (!oldest_frame_.step()) {
-      oldest_frame_.reset();
-      break;
-    }
-    const auto device = oldest_frame_.is_null(0) ? std::nullopt : std::optional<std::int64_t>(oldest_frame_.int64(0));
-    const UtcMillis received = oldest_frame_.int64(1);
+PackStep ArchivePacker::pack(UtcMillis cutoff) {
+  if (!oldest_frame_.step()) {
     oldest_frame_.reset();
-    // Frames arrive in id order with the server's clock, so the oldest row is the first to pack;
-    // if the clock went back, newer rows wait until the oldest one's hour has closed too.
-    if (received >= cutoff) break;
-    const std::int64_t frames = pack_frames(device, block_start(received), max_frames - packed);
-    if (frames == 0) break;
-    packed += frames;
-    if (device) pack_records(*device, cutoff, max_frames);
+    cursor_.reset();
+    return {};
   }
-  return packed;
+  const std::int64_t oldest_id = oldest_frame_.int64(0);
+  const UtcMillis received = oldest_frame_.int64(1);
+  oldest_frame_.reset();
+  // Frames arrive in id order with the server's clock, so the oldest row is in the oldest hour;
+  // if the clock went back, newer rows wait until the oldest one's hour has closed too.
+  if (received >= cutoff) return {};
+  const UtcMillis hour = block_start(received);
+  if (!cursor_ || cursor_->hour != hour) cursor_ = HourCursor{.hour = hour, .scan_from_id = newest_frame_id()};
+  if (cursor_->complete) {
+    if (oldest_id <= cursor_->scan_from_id) return {.rows_deleted = delete_packed_rows(oldest_id)};
+    // A frame of this hour arrived after the hour was found packed (the clock went back).
+    cursor_ = HourCursor{.hour = hour, .scan_from_id = newest_frame_id()};
+  }
+  for (auto group = next_group(cursor_->last_done); group; group = next_group(cursor_->last_done)) {
+    const std::int64_t frames = pack_frames(*group, hour, packed_through(*group, hour));
+    if (frames > 0) {
+      if (*group) pack_records(**group, cutoff);
+      return {.frames_packed = frames};
+    }
+    cursor_->last_done = group;
+  }
+  // Every frame of the hour that existed when this scan began is in a block.
+  cursor_->complete = true;
+  return {.rows_deleted = delete_packed_rows(oldest_id)};
 }
 
-std::int64_t ArchivePacker::pack_frames(std::optional<std::int64_t> device, UtcMillis hour, std::int64_t max_frames) {
+std::int64_t ArchivePacker::newest_frame_id() {
+  const std::int64_t id = newest_frame_id_.step() ? newest_frame_id_.int64(0) : 0;
+  newest_frame_id_.reset();
+  return id;
+}
+
+std::optional<ArchivePacker::Group> ArchivePacker::next_group(const std::optional<Group>& after) {
+  if (!after) return Group{};  // frames before login come first
+  const Group& previous = *after;
+  next_device_.bind(1, previous ? *previous : std::numeric_limits<std::int64_t>::min());
+  std::optional<Group> next;
+  if (next_device_.step()) next = Group{next_device_.int64(0)};
+  next_device_.reset();
+  return next;
+}
+
+std::int64_t ArchivePacker::packed_through(const Group& device, UtcMillis hour) {
+  packed_through_.bind(1, device).bind(2, std::int64_t{hour}).bind(3, std::int64_t{hour + block_span_ms});
+  const std::int64_t id = packed_through_.step() ? packed_through_.int64(0) : 0;
+  packed_through_.reset();
+  return id;
+}
+
+std::int64_t ArchivePacker::pack_frames(const Group& device, UtcMillis hour, std::int64_t after_id) {
   frames_of_hour_.bind(1, device).bind(2, std::int64_t{hour}).bind(3, std::int64_t{hour + block_span_ms})
-      .bind(4, max_frames);
+      .bind(4, after_id).bind(5, block_frames);
   std::vector<PackedFrame> frames;
   std::size_t raw_bytes = 0;
   while (raw_bytes < block_raw_limit && frames_of_hour_.step()) {
@@ -133,22 +176,30 @@ std::int64_t ArchivePacker::pack_frames(std::optional<std::int64_t> device, UtcM
   }
   frames_of_hour_.reset();
   if (frames.empty()) return 0;
-  insert_block_.bind(1, device).bind(2, std::int64_t{frames.front().received})
-      .bind(3, std::int64_t{frames.back().received}).bind(4, static_cast<std::int64_t>(frames.size()))
-      .bind(5, std::span<const std::uint8_t>(encode_frame_block(frames)))
+  const auto [earliest, latest] = std::minmax_element(
+      frames.begin(), frames.end(), [](const PackedFrame& a, const PackedFrame& b) { return a.received < b.received; });
+  insert_block_.bind(1, device).bind(2, std::int64_t{earliest->received}).bind(3, std::int64_t{latest->received})
+      .bind(4, frames.front().id).bind(5, frames.back().id).bind(6, static_cast<std::int64_t>(frames.size()))
+      .bind(7, std::span<const std::uint8_t>(encode_frame_block(frames)))
       .run();
-  for (const auto& f : frames) delete_frame_.bind(1, f.id).run();
   return static_cast<std::int64_t>(frames.size());
 }
 
-void ArchivePacker::pack_records(std::int64_t device, UtcMillis cutoff, std::int64_t max_records) {
+std::int64_t ArchivePacker::delete_packed_rows(std::int64_t from_id) {
+  delete_rows_.bind(1, from_id).bind(2, from_id + delete_span).bind(3, cursor_->scan_from_id)
+      .bind(4, std::int64_t{cursor_->hour}).bind(5, std::int64_t{cursor_->hour + block_span_ms})
+      .run();
+  return db_.changes();
+}
+
+void ArchivePacker::pack_records(std::int64_t device, UtcMillis cutoff) {
   struct Row {
     int kind;
     std::string device_time;
     PackedRecord packed;
   };
   std::vector<Row> rows;
-  records_to_pack_.bind(1, device).bind(2, std::int64_t{cutoff}).bind(3, max_records);
+  records_to_pack_.bind(1, device).bind(2, std::int64_t{cutoff}).bind(3, block_frames);
   while (records_to_pack_.step()) {
     std::string device_time = records_to_pack_.text(1);
     const auto civil = parse_device_string(device_time);

@@ -5,9 +5,13 @@
 // which fields hash, and what is a device's newest record. It remembers per (device, kind) the
 // newest packed hour, so a live record (newer than anything packed) costs no lookup.
 //
-// ArchivePacker takes the oldest frames first: all frames of that frame's device and UTC hour
-// become one frame block (frame_block.hpp) and their rows go; then that device's record rows
-// received before the cutoff move into record blocks, merged with a block already there.
+// ArchivePacker works through closed UTC hours, oldest first. For each device in turn, the
+// frames of that hour become frame blocks (frame_block.hpp), and the device's record rows
+// received before the cutoff move into record blocks (merged with a block already there). Frame
+// rows are not deleted device by device: in a fleet one device's frames lie one per page, so that
+// would rewrite a page per frame. Once every device of the hour is in blocks, the hour's rows
+// are deleted by id span, whole pages at a time. Until then a frame may be both a row and in a
+// block; readers keep one copy per id.
 #pragma once
 
 #include "common/civil_time.hpp"
@@ -48,25 +52,56 @@ class PackedRecords {
   std::map<std::pair<std::int64_t, int>, std::optional<std::int64_t>> newest_start_cache_;
 };
 
+// What one packing step did: 0 and 0 when nothing was left to do.
+struct PackStep {
+  std::int64_t frames_packed = 0;
+  std::int64_t rows_deleted = 0;
+  [[nodiscard]] bool did_work() const { return frames_packed > 0 || rows_deleted > 0; }
+};
+
 class ArchivePacker {
  public:
-  // Blocks are cut at this many bytes of raw frames, far below max_frame_block_bytes.
+  // A block holds at most this many frames (or about block_raw_limit bytes of raw frames): a
+  // device-hour of 10-second pushes and acks is one block.
+  static constexpr std::int64_t block_frames = 1'024;
   static constexpr std::size_t block_raw_limit = 4U << 20;
+  // Rows of a packed hour are deleted this many ids at a time.
+  static constexpr std::int64_t delete_span = 2'000;
 
   ArchivePacker(Connection& db, PackedRecords& records);
 
-  // Packs up to about `max_frames` of the frames received before `cutoff` (a whole hour of one
-  // device at a time, oldest first) and the record rows of the devices it touched received
-  // before `cutoff`. Returns how many frames were packed; 0 when nothing is left to pack.
-  std::int64_t pack(UtcMillis cutoff, std::int64_t max_frames);
+  // One step of packing the hours that ended before `cutoff` (an hour boundary), oldest hour
+  // first: one device's next block of that hour (with that device's record rows received before
+  // `cutoff`), or, once every device of the hour is in blocks, the deletion of the next span of
+  // the hour's rows.
+  PackStep pack(UtcMillis cutoff);
 
  private:
-  std::int64_t pack_frames(std::optional<std::int64_t> device, UtcMillis hour, std::int64_t max_frames);
-  void pack_records(std::int64_t device, UtcMillis cutoff, std::int64_t max_records);
+  using Group = std::optional<std::int64_t>;  // a device id, or nullopt for frames before login
 
+  // Where packing of one hour stands: devices are taken in order (nullopt first), and once none
+  // has frames left outside blocks the hour is complete up to the newest id seen then.
+  struct HourCursor {
+    UtcMillis hour = 0;
+    std::int64_t scan_from_id = 0;  // the newest frame id when the scan of the hour began
+    std::optional<Group> last_done;  // the last group found with every frame in blocks
+    bool complete = false;           // every group: frames up to scan_from_id are in blocks
+  };
+
+  std::int64_t newest_frame_id();
+  // The group after `after` in packing order (nullopt: the first), or nullopt after the last.
+  std::optional<Group> next_group(const std::optional<Group>& after);
+  std::int64_t packed_through(const Group& device, UtcMillis hour);
+  std::int64_t pack_frames(const Group& device, UtcMillis hour, std::int64_t after_id);
+  void pack_records(std::int64_t device, UtcMillis cutoff);
+  std::int64_t delete_packed_rows(std::int64_t from_id);
+
+  Connection& db_;
   PackedRecords& records_;
-  Statement oldest_frame_, frames_of_hour_, insert_block_, delete_frame_;
+  Statement oldest_frame_, newest_frame_id_, next_device_, packed_through_, frames_of_hour_;
+  Statement insert_block_, delete_rows_;
   Statement records_to_pack_, delete_record_;
+  std::optional<HourCursor> cursor_;
 };
 
 }  // namespace sunkeep::storage

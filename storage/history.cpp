@@ -261,6 +261,15 @@ std::vector<FrameItem> HistoryReader::frames(std::int64_t device, TimeRange rang
     return std::tie(a.item.time, a.id) > std::tie(b.item.time, b.id);
   };
   std::vector<Found> found;
+  const auto full = static_cast<std::size_t>(std::max<std::int64_t>(limit, 0));
+  // Newest first and one copy per id (an hour being packed has frames both as rows and in
+  // blocks until its rows are deleted), at most `limit`.
+  const auto settle = [&] {
+    std::sort(found.begin(), found.end(), newer);
+    found.erase(std::unique(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.id == b.id; }),
+                found.end());
+    if (found.size() > full) found.resize(full);
+  };
   auto rows = db_.prepare(
       "SELECT id, received_ms, direction, command, raw FROM frame WHERE device_id = ?1 AND received_ms >= ?2 "
       "AND received_ms < ?3 ORDER BY received_ms DESC, id DESC LIMIT ?4");
@@ -275,7 +284,6 @@ std::vector<FrameItem> HistoryReader::frames(std::int64_t device, TimeRange rang
       "AND end_ms >= ?4 ORDER BY start_ms DESC");
   blocks.bind(1, device).bind(2, std::int64_t{range.from - block_span_ms}).bind(3, std::int64_t{range.to})
       .bind(4, std::int64_t{range.from});
-  const auto full = static_cast<std::size_t>(std::max<std::int64_t>(limit, 0));
   while (blocks.step()) {
     if (found.size() >= full && blocks.int64(0) < found.back().item.time) break;
     auto decoded = decode_frame_block(blocks.blob(1));
@@ -284,8 +292,7 @@ std::vector<FrameItem> HistoryReader::frames(std::int64_t device, TimeRange rang
       if (f.received < range.from || f.received >= range.to) continue;
       found.push_back({f.id, {f.received, f.direction != 0, f.command, std::move(f.raw)}});
     }
-    std::sort(found.begin(), found.end(), newer);
-    if (found.size() > full) found.resize(full);
+    settle();
   }
   std::vector<FrameItem> out;
   out.reserve(found.size());

@@ -177,8 +177,10 @@ constexpr const char* migration_7 = R"sql(
 CREATE TABLE frame_block (
   id        INTEGER PRIMARY KEY,
   device_id INTEGER,                           -- NULL for frames before a serial was known
-  start_ms  INTEGER NOT NULL,                  -- received_ms of its first frame
-  end_ms    INTEGER NOT NULL,                  -- received_ms of its last frame
+  start_ms  INTEGER NOT NULL,                  -- the earliest received_ms in it
+  end_ms    INTEGER NOT NULL,                  -- the latest received_ms in it
+  first_id  INTEGER NOT NULL,                  -- its frames are this device's frames of the hour
+  last_id   INTEGER NOT NULL,                  -- with ids first_id..last_id
   count     INTEGER NOT NULL,
   data      BLOB NOT NULL
 );

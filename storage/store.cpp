@@ -399,8 +399,8 @@ std::int64_t Store::compact_samples(UtcMillis cutoff, std::int64_t max_rows) {
   return packed;
 }
 
-std::int64_t Store::pack_archive(UtcMillis cutoff, std::int64_t max_frames) {
-  return packer_.pack(cutoff, max_frames);
+PackStep Store::pack_archive(UtcMillis cutoff) {
+  return packer_.pack(cutoff);
 }
 
 void Store::drop_caches() {

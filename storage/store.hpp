@@ -157,10 +157,9 @@ class Store {
   // Returns how many rows were packed; 0 when nothing is left before `cutoff`.
   std::int64_t compact_samples(UtcMillis cutoff, std::int64_t max_rows);
 
-  // Packs up to about `max_frames` frames received before `cutoff` into frame blocks, and the
-  // record rows of the same devices received before `cutoff` into record blocks (ArchivePacker).
-  // Returns how many frames were packed; 0 when nothing is left before `cutoff`.
-  std::int64_t pack_archive(UtcMillis cutoff, std::int64_t max_frames);
+  // One step of packing the frames and record rows of hours that ended before `cutoff` into
+  // blocks (ArchivePacker::pack).
+  PackStep pack_archive(UtcMillis cutoff);
 
   // Forgets cached ids after a rolled-back transaction.
   void drop_caches();

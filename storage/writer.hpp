@@ -67,10 +67,10 @@ class Writer {
   using Job = std::function<void(Store&)>;
   // Sample rows of hours that ended this long ago are packed into blocks, in passes of at most
   // `compaction_rows` rows, every WriterTuning::compaction_interval (sooner while a backlog
-  // remains); frames and record rows likewise, in passes of about `packing_frames` frames.
+  // remains, at most a tenth of the writer's time); frames and record rows likewise, a step of
+  // ArchivePacker::pack per pass (one device's block of an hour, or a span of rows deleted).
   static constexpr std::chrono::minutes compaction_grace{10};
   static constexpr std::int64_t compaction_rows = 5'000;
-  static constexpr std::int64_t packing_frames = 2'000;
 
   // Opens (creating its folder and file if needed) and migrates the database, then starts the thread.
   explicit Writer(const std::string& path, WriterTuning tuning = {});

@@ -1,6 +1,7 @@
 // Packing closed hours of the raw archive and of the record keys: what the API and the ingest
-// path see is the same before and after, only the open hour stays in rows, passes are bounded,
-// and the writer's upkeep does it on its own.
+// path see is the same before, during and after, only the open hour stays in rows, blocks are
+// bounded, a frame arriving for an hour being packed is never deleted unpacked, and the
+// writer's upkeep does it on its own.
 #include "storage/history.hpp"
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
@@ -71,6 +72,13 @@ bool same_frames(const std::vector<FrameItem>& a, const std::vector<FrameItem>& 
   return true;
 }
 
+// Packs every closed hour before `cutoff`, step by step; returns the number of steps.
+int pack_all(Store& store, UtcMillis cutoff) {
+  int steps = 0;
+  while (store.pack_archive(cutoff).did_work() && steps < 10'000) ++steps;
+  return steps;
+}
+
 }  // namespace
 
 TEST_CASE("packing: closed hours move into blocks and every reader sees the same archive and keys") {
@@ -91,8 +99,16 @@ TEST_CASE("packing: closed hours move into blocks and every reader sees the same
   const auto span_before = reader.frames(a, {t0 + hour - 35'000, t0 + hour + 25'000}, 5);
   REQUIRE(all_before.size() == 1440);
 
-  // The first hour has closed; the second is still open.
-  CHECK(store.pack_archive(t0 + hour, 100'000) == 2 * 720 + 1);
+  // The first hour has closed; the second is still open. Step by step: one block for the frame
+  // before login, one per device (with its records), then the hour's rows in one span.
+  for (int step = 0; step < 3; ++step) {
+    CHECK(store.pack_archive(t0 + hour).frames_packed == (step == 0 ? 1 : 720));
+    CHECK(d.db.query_int("SELECT count(*) FROM frame") == 4 * 720 + 1);  // rows stay until the hour is done
+    CHECK(same_frames(reader.frames(a, both_hours, 5000), all_before));  // one copy per id meanwhile
+    CHECK(same_frames(reader.frames(a, both_hours, 7), newest_before));
+  }
+  CHECK(store.pack_archive(t0 + hour).rows_deleted == 2 * 720 + 1);
+  CHECK_FALSE(store.pack_archive(t0 + hour).did_work());
   CHECK(d.db.query_int("SELECT count(*) FROM frame") == 2 * 720);
   CHECK(d.db.query_int("SELECT count(*) FROM frame WHERE received_ms < " + std::to_string(t0 + hour)) == 0);
   CHECK(d.db.query_int("SELECT count(*) FROM frame_block") == 3);  // A, B and the frame before login
@@ -113,7 +129,7 @@ TEST_CASE("packing: closed hours move into blocks and every reader sees the same
   CHECK(d.db.query_int("SELECT count(*) FROM record") == 2 * 360);
 
   // Everything packed: the newest record still comes from the blocks.
-  CHECK(store.pack_archive(t0 + 2 * hour, 100'000) == 2 * 720);
+  CHECK(pack_all(store, t0 + 2 * hour) == 3);
   CHECK(d.db.query_int("SELECT count(*) FROM frame") + d.db.query_int("SELECT count(*) FROM record") == 0);
   CHECK(same_frames(reader.frames(a, both_hours, 5000), all_before));
   const int kinds[] = {1, 2};
@@ -121,7 +137,7 @@ TEST_CASE("packing: closed hours move into blocks and every reader sees the same
   REQUIRE(newest);
   CHECK(newest->device_time == device_time(t0 + 719 * 10'000));
   CHECK(newest->utc == t0 + 719 * 10'000);
-  CHECK(store.pack_archive(t0 + 3 * hour, 100'000) == 0);
+  CHECK(pack_all(store, t0 + 3 * hour) == 0);
 }
 
 TEST_CASE("packing: a late record for a packed hour is merged into its block at the next pass") {
@@ -129,13 +145,13 @@ TEST_CASE("packing: a late record for a packed hour is merged into its block at 
   Store store(d.db);
   const DeviceId a = store.upsert_device("alphaess", "A", t0, "127.0.0.1:9");
   for (int i = 0; i < 360; i += 2) push(store, a, i);  // every other record of the hour
-  CHECK(store.pack_archive(t0 + hour, 100'000) == 360);
+  CHECK(pack_all(store, t0 + hour) == 2);  // one block, one span of rows deleted
   // A Resume backfill sends a missing one hours later, and then the same again.
   CHECK(store.insert_record(repeat_of(a, 7, pbat_payload(7))) == InsertOutcome::inserted);
   CHECK(store.insert_record(repeat_of(a, 7, pbat_payload(7))) == InsertOutcome::duplicate);
   store.archive_frame({.device = a, .peer = "127.0.0.1:9", .received = t0 + 5 * hour, .command = 16,
                        .raw = bytes_of(pbat_payload(7))});
-  CHECK(store.pack_archive(t0 + 6 * hour, 100'000) == 1);
+  CHECK(pack_all(store, t0 + 6 * hour) == 2);
   CHECK(d.db.query_int("SELECT count(*) FROM record") == 0);
   CHECK(d.db.query_int("SELECT count(*) FROM record_block") == 1);
   CHECK(d.db.query_int("SELECT count FROM record_block") == 181);
@@ -143,18 +159,35 @@ TEST_CASE("packing: a late record for a packed hour is merged into its block at 
   CHECK(store.insert_record(repeat_of(a, 6, pbat_payload(6))) == InsertOutcome::duplicate);
 }
 
-TEST_CASE("packing: passes are bounded and resume where they stopped") {
+TEST_CASE("packing: a busy hour becomes several blocks, and a frame arriving for a packed hour is kept") {
   Db d;
   Store store(d.db);
   const DeviceId a = store.upsert_device("alphaess", "A", t0, "127.0.0.1:9");
-  for (int i = 0; i < 360; ++i) push(store, a, i);
+  // 6,000 frames in one hour (one every 0.6 s): six blocks and several spans of ids to delete.
+  for (int i = 0; i < 6000; ++i) {
+    store.archive_frame({.device = a, .peer = "127.0.0.1:9", .received = t0 + i * 600, .command = 16,
+                         .raw = bytes_of("frame " + std::to_string(i))});
+  }
   HistoryReader reader(d.db);
-  const auto before = reader.frames(a, {t0, t0 + hour}, 1000);
-  int passes = 0;
-  while (store.pack_archive(t0 + hour, 100) > 0 && passes < 100) ++passes;
-  CHECK(passes == 8);  // 720 frames in passes of 100
-  CHECK(d.db.query_int("SELECT count(*) FROM frame") == 0);
-  CHECK(same_frames(reader.frames(a, {t0, t0 + hour}, 1000), before));
+  const auto before = reader.frames(a, {t0, t0 + hour}, 10'000);
+  REQUIRE(before.size() == 6000);
+  for (int block = 0; block < 6; ++block) CHECK(store.pack_archive(t0 + hour).frames_packed == (block < 5 ? 1024 : 880));
+  CHECK(d.db.query_int("SELECT max(count) FROM frame_block") == ArchivePacker::block_frames);
+  CHECK(store.pack_archive(t0 + hour).rows_deleted == ArchivePacker::delete_span);
+  // The server clock went back: a frame for the hour being packed arrives now.
+  store.archive_frame({.device = a, .peer = "127.0.0.1:9", .received = t0 + 5, .command = 16, .raw = bytes_of("late")});
+  std::int64_t deleted = ArchivePacker::delete_span;
+  for (int step = 0; step < 10 && deleted < 6000; ++step) deleted += store.pack_archive(t0 + hour).rows_deleted;
+  CHECK(deleted == 6000);  // not the late frame: it is in no block yet
+  CHECK(d.db.query_int("SELECT count(*) FROM frame") == 1);
+  CHECK(store.pack_archive(t0 + hour).frames_packed == 1);
+  CHECK(store.pack_archive(t0 + hour).rows_deleted == 1);
+  CHECK_FALSE(store.pack_archive(t0 + hour).did_work());
+  CHECK(d.db.query_int("SELECT sum(count) FROM frame_block") == 6001);
+  const auto after = reader.frames(a, {t0, t0 + hour}, 10'000);
+  REQUIRE(after.size() == 6001);
+  CHECK(after.back().raw == bytes_of("frame 0"));
+  CHECK(after[after.size() - 2].raw == bytes_of("late"));  // received t0 + 5, between frame 0 and 1
   CHECK(same_frames(reader.frames(a, {t0, t0 + hour}, 150), std::vector<FrameItem>(before.begin(), before.begin() + 150)));
 }
 
@@ -167,7 +200,7 @@ TEST_CASE("packing: a record stored with its fields JSON before version 6 keeps 
             std::to_string(a) + ", 1, '" + device_time(t0) + "', " + std::to_string(t0) + ", " + std::to_string(t0) +
             ", 1, '" + fields + "')");
   store.archive_frame({.device = a, .peer = "p", .received = t0, .command = 16, .raw = bytes_of(fields)});
-  CHECK(store.pack_archive(t0 + hour, 100) == 1);
+  CHECK(pack_all(store, t0 + hour) == 2);
   CHECK(d.db.query_int("SELECT count(*) FROM record") == 0);
   RecordRow again{.device = a, .kind = 1, .device_time = device_time(t0), .utc = t0, .received = t0 + 2 * hour,
                   .frame = 0, .fields_hash = fields_hash(fields), .samples = {}};
@@ -191,11 +224,11 @@ TEST_CASE("packing: the writer packs closed hours on its own") {
       boost::asio::bind_executor(io, [&](boost::system::error_code ec) { result = ec; }));
   io.run();
   REQUIRE_FALSE(result);
-  for (int i = 0; i < 500 && writer.stats().frames_packed < 60; ++i) {
+  Connection reader(dir.file("w.db"), Connection::Mode::read_only);
+  for (int i = 0; i < 500 && reader.query_int("SELECT count(*) FROM frame") > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(writer.stats().frames_packed == 60);
-  Connection reader(dir.file("w.db"), Connection::Mode::read_only);
   CHECK(reader.query_int("SELECT count(*) FROM frame") == 0);
   CHECK(reader.query_int("SELECT sum(count) FROM frame_block") == 60);
   CHECK(reader.query_int("SELECT sum(count) FROM record_block") == 30);
