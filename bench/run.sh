@@ -52,8 +52,9 @@ for i in 1 2 3; do
 done
 
 # Each load runs against a fresh server and database, so one run's backlog is not the next's.
-start_server() {
+start_server() {  # with seed_db set, the server starts on a copy of that database
   rm -f "$work"/load.db*
+  if [ -n "${seed_db:-}" ]; then cp "$seed_db" "$work/load.db"; fi
   "$bin/app/sunkeep" serve --config "$work/c.toml" >"$work/server.log" 2>&1 &
   pid=$!
   until healthy; do sleep 0.05; done
@@ -87,11 +88,22 @@ until (exec 3<>/dev/tcp/127.0.0.1/$ack_port) 2>/dev/null; do sleep 0.05; done
 "$bin/bench/sunkeep-loadgen" --port "$ack_port" --devices "$ack_devices" --seconds "$ack_seconds" --server-pid $ack_pid
 wait $ack_pid || true
 
-days=365; rounds=50; fleet_days=9
-$quick && days=2 && rounds=3 && fleet_days=1
+days=365; rounds=50; fleet_days=9; pack_days=84
+$quick && days=2 && rounds=3 && fleet_days=1 && pack_days=1
 echo "== storage ceiling without network: the load test's records (1,000 devices), and one device's"
 "$bin/bench/sunkeep-bench-storage" ceiling --days "$fleet_days" --devices 1000 --db "$work/ceiling.db"
 "$bin/bench/sunkeep-bench-storage" ceiling --days 7 --db "$work/ceiling.db"
+echo "== archive packing passes on two closed hours of 1,000 devices (each pass holds group commits)"
+"$bin/bench/sunkeep-bench-storage" ceiling --days "$pack_days" --devices 1000 --db "$work/pack.db" | grep packing
+"$bin/bench/sunkeep-bench-storage" ceiling --days "$pack_days" --devices 1000 --no-pack --db "$work/backlog.db" >/dev/null
+rm -f "$work"/pack.db*
+if $quick; then
+  seed_db="$work/backlog.db" load "load on an archive backlog (quick)" --devices 50 --seconds 3 --rate 1
+else
+  seed_db="$work/backlog.db" load "1,000 devices × 1 frame/s while the server packs those two hours (a backlog)" \
+    --devices 1000 --seconds 75 --rate 1
+fi
+rm -f "$work"/backlog.db*
 echo "== a year of data through the ingest code: size and query latency"
 "$bin/bench/sunkeep-bench-storage" year --days "$days" --db "$work/year.db"
 echo "== crash consistency ($rounds kill -9 rounds)"

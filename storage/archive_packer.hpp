@@ -66,7 +66,7 @@ class ArchivePacker {
   static constexpr std::int64_t block_frames = 1'024;
   static constexpr std::size_t block_raw_limit = 4U << 20;
   // Rows of a packed hour are deleted this many ids at a time.
-  static constexpr std::int64_t delete_span = 2'000;
+  static constexpr std::int64_t delete_span = 500;
 
   ArchivePacker(Connection& db, PackedRecords& records);
 

@@ -55,7 +55,7 @@ std::vector<std::uint8_t> columns(std::span<const PackedFrame> frames) {
   return out;
 }
 
-// Reads `count` varints through `read` into each frame; false on a bad one.
+// Reads one column: `read` on each frame in turn; false at the first bad value.
 template <class Read>
 bool read_column(std::vector<PackedFrame>& frames, Read read) {
   for (auto& f : frames) {
@@ -78,9 +78,19 @@ std::optional<std::vector<PackedFrame>> parse_columns(std::span<const std::uint8
     peers.emplace_back(text->begin(), text->end());
   }
   std::vector<PackedFrame> frames(static_cast<std::size_t>(*count));
-  std::int64_t id = 0;
-  UtcMillis received = 0;
-  std::vector<std::uint64_t> lengths;
+  // A column of running sums of zigzag deltas, and a column of small non-negative integers.
+  const auto deltas = [&in](std::int64_t PackedFrame::*field) {
+    return [&in, field, running = std::int64_t{0}](PackedFrame& f) mutable {
+      const auto delta = in.varint();
+      return delta && ((f.*field = running = wrapping_add(running, unzigzag(*delta))), true);
+    };
+  };
+  const auto small_ints = [&in](int PackedFrame::*field) {
+    return [&in, field](PackedFrame& f) {
+      const auto v = small_int(in.varint());
+      return v && ((f.*field = *v), true);
+    };
+  };
   const bool ok =
       read_column(frames, [&](PackedFrame& f) {
         const auto index = in.varint();
@@ -88,26 +98,9 @@ std::optional<std::vector<PackedFrame>> parse_columns(std::span<const std::uint8
         f.peer = peers[static_cast<std::size_t>(*index)];
         return true;
       }) &&
-      read_column(frames, [&](PackedFrame& f) {
-        const auto delta = in.varint();
-        return delta && ((f.id = id = wrapping_add(id, unzigzag(*delta))), true);
-      }) &&
-      read_column(frames, [&](PackedFrame& f) {
-        const auto delta = in.varint();
-        return delta && ((f.received = received = wrapping_add(received, unzigzag(*delta))), true);
-      }) &&
-      read_column(frames, [&](PackedFrame& f) {
-        const auto v = small_int(in.varint());
-        return v && ((f.direction = *v), true);
-      }) &&
-      read_column(frames, [&](PackedFrame& f) {
-        const auto v = small_int(in.varint());
-        return v && ((f.command = *v), true);
-      }) &&
-      read_column(frames, [&](PackedFrame& f) {
-        const auto v = small_int(in.varint());
-        return v && ((f.flags = *v), true);
-      }) &&
+      read_column(frames, deltas(&PackedFrame::id)) && read_column(frames, deltas(&PackedFrame::received)) &&
+      read_column(frames, small_ints(&PackedFrame::direction)) && read_column(frames, small_ints(&PackedFrame::command)) &&
+      read_column(frames, small_ints(&PackedFrame::flags)) &&
       read_column(frames, [&](PackedFrame& f) {
         const auto length = in.varint();
         return length && *length <= in.remaining() && (f.raw.resize(static_cast<std::size_t>(*length)), true);
