@@ -98,23 +98,26 @@ void run_ingest(storage::Connection& db, int frames, int batch) {
 // longest pass is how long the writer's upkeep can hold a group commit (and so the acks).
 void report_packing(storage::Connection& db, storage::Store& store) {
   std::vector<double> passes;
-  std::int64_t frames = 0;
-  for (std::int64_t done = 1; done > 0; frames += done) {
+  storage::PackStep total;
+  for (bool more = true; more;) {
     const auto start = Clock::now();
     db.exec("BEGIN IMMEDIATE");
     const auto step = store.pack_archive(std::numeric_limits<std::int64_t>::max());
-    done = step.frames_packed + step.rows_deleted;
     db.exec("COMMIT");
-    if (done > 0) passes.push_back(seconds_since(start) * 1000);
+    more = step.did_work();
+    if (!more) break;
+    passes.push_back(seconds_since(start) * 1000);
+    total.frames_packed += step.frames_packed;
+    total.rows_deleted += step.rows_deleted;
   }
   if (passes.empty()) return;
   std::sort(passes.begin(), passes.end());
-  double total = 0;
-  for (const double p : passes) total += p;
-  std::printf("archive packing: %lld frames packed and rows deleted in %zu passes; pass mean %.1f ms, p99 %.1f ms, "
-              "max %.1f ms\n",
-              static_cast<long long>(frames), passes.size(), total / static_cast<double>(passes.size()),
-              passes[passes.size() * 99 / 100], passes.back());
+  double sum = 0;
+  for (const double p : passes) sum += p;
+  std::printf("archive packing: %lld frames into blocks, %lld rows deleted, in %zu passes; pass mean %.1f ms, "
+              "p99 %.1f ms, max %.1f ms\n",
+              static_cast<long long>(total.frames_packed), static_cast<long long>(total.rows_deleted), passes.size(),
+              sum / static_cast<double>(passes.size()), passes[passes.size() * 99 / 100], passes.back());
 }
 
 // The rows the server writes for one push, pre-built and inserted with the storage layer: the
@@ -182,10 +185,7 @@ void report_size(storage::Connection& db, const std::string& path) {
   // packs with a cutoff ten minutes after each hour ends).
   constexpr auto after_all = std::numeric_limits<std::int64_t>::max();
   in_passes([&] { return store.compact_samples(after_all, 200'000); });
-  in_passes([&] {
-    const auto step = store.pack_archive(after_all);
-    return step.frames_packed + step.rows_deleted;
-  });
+  in_passes([&] { return store.pack_archive(after_all).did_work() ? 1 : 0; });
   std::printf("packed into blocks in %.1f s (%lld frames in %lld blocks, %lld frame rows left)\n", seconds_since(start),
               static_cast<long long>(db.query_int("SELECT sum(count) FROM frame_block")),
               static_cast<long long>(db.query_int("SELECT count(*) FROM frame_block")),

@@ -126,11 +126,9 @@ PackStep ArchivePacker::pack(UtcMillis cutoff) {
     cursor_ = HourCursor{.hour = hour, .scan_from_id = newest_frame_id()};
   }
   for (auto group = next_group(cursor_->last_done); group; group = next_group(cursor_->last_done)) {
-    const std::int64_t frames = pack_frames(*group, hour, packed_through(*group, hour));
-    if (frames > 0) {
-      if (*group) pack_records(**group, cutoff);
-      return {.frames_packed = frames};
-    }
+    const PackStep step = build_block(*group, hour);
+    if (step.frames_packed > 0 && *group) pack_records(**group, cutoff);
+    if (step.did_work()) return step;
     cursor_->last_done = group;
   }
   // Every frame of the hour that existed when this scan began is in a block.
@@ -161,28 +159,37 @@ std::int64_t ArchivePacker::packed_through(const Group& device, UtcMillis hour) 
   return id;
 }
 
-std::int64_t ArchivePacker::pack_frames(const Group& device, UtcMillis hour, std::int64_t after_id) {
+PackStep ArchivePacker::build_block(const Group& device, UtcMillis hour) {
+  if (!building_ || building_->device != device || building_->hour != hour) {
+    building_ = BlockBuilder{.device = device, .hour = hour, .frames = {}, .raw_bytes = 0};
+  }
+  auto& frames = building_->frames;
+  const std::int64_t after_id = frames.empty() ? packed_through(device, hour) : frames.back().id;
+  const std::int64_t wanted = std::min<std::int64_t>(frames_per_step, block_frames - static_cast<std::int64_t>(frames.size()));
   frames_of_hour_.bind(1, device).bind(2, std::int64_t{hour}).bind(3, std::int64_t{hour + block_span_ms})
-      .bind(4, after_id).bind(5, block_frames);
-  std::vector<PackedFrame> frames;
-  std::size_t raw_bytes = 0;
-  while (raw_bytes < block_raw_limit && frames_of_hour_.step()) {
+      .bind(4, after_id).bind(5, wanted);
+  std::int64_t read = 0;
+  while (building_->raw_bytes < block_raw_limit && frames_of_hour_.step()) {
     PackedFrame f{.id = frames_of_hour_.int64(0), .peer = frames_of_hour_.text(1),
                   .received = frames_of_hour_.int64(2), .direction = static_cast<int>(frames_of_hour_.int64(3)),
                   .command = static_cast<int>(frames_of_hour_.int64(4)), .flags = static_cast<int>(frames_of_hour_.int64(6)),
                   .raw = frames_of_hour_.blob(5)};
-    raw_bytes += f.raw.size();
+    building_->raw_bytes += f.raw.size();
     frames.push_back(std::move(f));
+    ++read;
   }
   frames_of_hour_.reset();
-  if (frames.empty()) return 0;
+  const bool full = static_cast<std::int64_t>(frames.size()) >= block_frames || building_->raw_bytes >= block_raw_limit;
+  if (frames.empty() || (read == wanted && !full)) return {.frames_read = read};  // more to read first
   const auto [earliest, latest] = std::minmax_element(
       frames.begin(), frames.end(), [](const PackedFrame& a, const PackedFrame& b) { return a.received < b.received; });
   insert_block_.bind(1, device).bind(2, std::int64_t{earliest->received}).bind(3, std::int64_t{latest->received})
       .bind(4, frames.front().id).bind(5, frames.back().id).bind(6, static_cast<std::int64_t>(frames.size()))
       .bind(7, std::span<const std::uint8_t>(encode_frame_block(frames)))
       .run();
-  return static_cast<std::int64_t>(frames.size());
+  const PackStep step{.frames_read = read, .frames_packed = static_cast<std::int64_t>(frames.size())};
+  building_.reset();
+  return step;
 }
 
 std::int64_t ArchivePacker::delete_packed_rows(std::int64_t from_id) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "storage/frame_block.hpp"
 #include "storage/record_block.hpp"
 #include "storage/sqlite.hpp"
 
@@ -54,9 +55,10 @@ class PackedRecords {
 
 // What one packing step did: 0 and 0 when nothing was left to do.
 struct PackStep {
-  std::int64_t frames_packed = 0;
+  std::int64_t frames_read = 0;    // into the block being built
+  std::int64_t frames_packed = 0;  // in the block written
   std::int64_t rows_deleted = 0;
-  [[nodiscard]] bool did_work() const { return frames_packed > 0 || rows_deleted > 0; }
+  [[nodiscard]] bool did_work() const { return frames_read > 0 || frames_packed > 0 || rows_deleted > 0; }
 };
 
 class ArchivePacker {
@@ -65,15 +67,18 @@ class ArchivePacker {
   // device-hour of 10-second pushes and acks is one block.
   static constexpr std::int64_t block_frames = 1'024;
   static constexpr std::size_t block_raw_limit = 4U << 20;
+  // A block is read this many frames a step (in a fleet each frame is a page read, ~10 µs), and
+  // written by the step that reads its last frame, so no step holds the writer for long.
+  static constexpr std::int64_t frames_per_step = 128;
   // Rows of a packed hour are deleted this many ids at a time.
   static constexpr std::int64_t delete_span = 500;
 
   ArchivePacker(Connection& db, PackedRecords& records);
 
   // One step of packing the hours that ended before `cutoff` (an hour boundary), oldest hour
-  // first: one device's next block of that hour (with that device's record rows received before
-  // `cutoff`), or, once every device of the hour is in blocks, the deletion of the next span of
-  // the hour's rows.
+  // first: reading a device's next frames of that hour, writing its block when they are all read
+  // (with that device's record rows received before `cutoff`), or, once every device of the hour
+  // is in blocks, deleting the next span of the hour's rows.
   PackStep pack(UtcMillis cutoff);
 
  private:
@@ -92,7 +97,9 @@ class ArchivePacker {
   // The group after `after` in packing order (nullopt: the first), or nullopt after the last.
   std::optional<Group> next_group(const std::optional<Group>& after);
   std::int64_t packed_through(const Group& device, UtcMillis hour);
-  std::int64_t pack_frames(const Group& device, UtcMillis hour, std::int64_t after_id);
+  // Reads the group's next frames of the hour into building_; writes the block once it is full
+  // or the group has no more frames of the hour.
+  PackStep build_block(const Group& device, UtcMillis hour);
   void pack_records(std::int64_t device, UtcMillis cutoff);
   std::int64_t delete_packed_rows(std::int64_t from_id);
 
@@ -102,6 +109,15 @@ class ArchivePacker {
   Statement insert_block_, delete_rows_;
   Statement records_to_pack_, delete_record_;
   std::optional<HourCursor> cursor_;
+  // The block being read, kept in memory between steps (nothing to undo if a step is rolled
+  // back or the server stops: the next step reads again from the last block written).
+  struct BlockBuilder {
+    Group device;
+    UtcMillis hour = 0;
+    std::vector<PackedFrame> frames;
+    std::size_t raw_bytes = 0;
+  };
+  std::optional<BlockBuilder> building_;
 };
 
 }  // namespace sunkeep::storage

@@ -21,7 +21,8 @@ Store::Store(Connection& db, RecentSamples* recent)
       set_info_(db.prepare(
           "UPDATE device SET model = coalesce(?2, model), firmware = coalesce(?3, firmware) WHERE id = ?1")),
       insert_frame_(db.prepare(
-          "INSERT INTO frame (device_id, peer, received_ms, direction, command, raw, flags) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
+          "INSERT INTO frame (id, device_id, peer, received_ms, direction, command, raw, flags) "
+          "VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
       insert_record_(db.prepare(
           "INSERT OR IGNORE INTO record (device_id, kind, device_time, utc_ms, received_ms, frame_id, fields, "
           "fields_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7)")),
@@ -114,8 +115,19 @@ FrameId Store::archive_frame(const ArchivedFrame& frame) {
       .bind(5, std::int64_t{frame.command})
       .bind(6, frame.raw)
       .bind(7, std::int64_t{frame.flags})
+      .bind(8, next_frame_id())
       .run();
   return db_.last_insert_rowid();
+}
+
+FrameId Store::next_frame_id() {
+  // Not SQLite's choice (one past the largest id left in the table): once packing has emptied
+  // `frame`, that would start again at 1 and reuse ids that frame blocks and records hold.
+  if (!next_frame_id_) {
+    next_frame_id_ = db_.query_int(
+        "SELECT max((SELECT coalesce(max(id), 0) FROM frame), (SELECT coalesce(max(last_id), 0) FROM frame_block))");
+  }
+  return ++*next_frame_id_;
 }
 
 std::int64_t Store::series_id(DeviceId device, const Sample& sample) {

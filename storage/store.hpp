@@ -166,6 +166,8 @@ class Store {
 
  private:
   std::int64_t series_id(DeviceId device, const Sample& sample);
+  // The id for the next archived frame: above every id ever given, packed or not.
+  FrameId next_frame_id();
   // The fields hash of the record with this key if its hour is packed and holds it.
   std::optional<std::int64_t> packed_record_hash(const RecordRow& record);
   void insert_sample_row(std::int64_t series, const Point& point);
@@ -198,6 +200,7 @@ class Store {
   std::size_t job_start_ = 0;          // pending_.size() when the current job began
   std::map<DeviceId, Seen> unsaved_seen_;
   std::set<DeviceId> unsaved_clocks_;
+  std::optional<FrameId> next_frame_id_;  // the last id given, read from the database at first use
   PackedRecords packed_records_;
   ArchivePacker packer_;
 };
