@@ -30,6 +30,13 @@ struct CivilTime {
   friend bool operator==(const CivilTime&, const CivilTime&) = default;
 };
 
+// The start of the `period`-long interval holding `t`, periods counted from 0: floor(t / period)
+// × period, correct for negative `t` too (`period` > 0). Hours, buckets and blocks use it.
+constexpr std::int64_t period_start(std::int64_t t, std::int64_t period) {
+  const std::int64_t r = t % period;
+  return t - (r < 0 ? r + period : r);
+}
+
 // The naive calendar reading of a naive epoch second count (inverse of naive_epoch_seconds).
 CivilTime civil_from_naive_seconds(std::int64_t seconds);
 

@@ -183,10 +183,7 @@ struct Accumulator {
   }
 };
 
-std::int64_t bucket_of(UtcMillis t, std::int64_t step_ms) {
-  const std::int64_t r = t % step_ms;
-  return t - (r < 0 ? r + step_ms : r);
-}
+std::int64_t bucket_of(UtcMillis t, std::int64_t step_ms) { return period_start(t, step_ms); }
 
 }  // namespace
 

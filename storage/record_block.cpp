@@ -23,11 +23,7 @@ PackedRecord block_origin(std::int64_t start_s) {
 
 }  // namespace
 
-std::int64_t record_block_start(std::int64_t device_s) {
-  std::int64_t start = device_s - device_s % record_block_span_s;
-  if (device_s % record_block_span_s < 0) start -= record_block_span_s;
-  return start;
-}
+std::int64_t record_block_start(std::int64_t device_s) { return period_start(device_s, record_block_span_s); }
 
 std::vector<std::uint8_t> encode_record_block(std::span<const PackedRecord> records, std::int64_t start_s) {
   std::vector<std::uint8_t> out;

@@ -70,10 +70,7 @@ void encode_values(std::span<const Point> points, std::uint8_t scale_code, std::
 
 }  // namespace
 
-std::int64_t block_start(UtcMillis t) {
-  const std::int64_t r = t % block_span_ms;
-  return t - (r < 0 ? r + block_span_ms : r);
-}
+std::int64_t block_start(UtcMillis t) { return period_start(t, block_span_ms); }
 
 BlockSummary summarize(std::span<const Point> points) {
   BlockSummary s;
