@@ -3,6 +3,7 @@
 
 #include "storage/frame_block.hpp"
 #include "storage/sample_block.hpp"
+#include "storage/sorted_merge.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -68,12 +69,8 @@ std::optional<PackedRecord> PackedRecords::newest(std::int64_t device, int kind)
 }
 
 void PackedRecords::merge(std::int64_t device, int kind, std::int64_t start_s, std::span<const PackedRecord> records) {
-  std::vector<PackedRecord> merged = block(device, kind, start_s);
-  for (const auto& r : records) {
-    const auto at = std::lower_bound(merged.begin(), merged.end(), r.device_s,
-                                     [](const PackedRecord& p, std::int64_t t) { return p.device_s < t; });
-    if (at == merged.end() || at->device_s != r.device_s) merged.insert(at, r);
-  }
+  const std::vector<PackedRecord> merged =
+      merge_first_wins(block(device, kind, start_s), records, [](const PackedRecord& r) { return r.device_s; });
   write_block_.bind(1, device).bind(2, std::int64_t{kind}).bind(3, start_s)
       .bind(4, static_cast<std::int64_t>(merged.size()))
       .bind(5, std::span<const std::uint8_t>(encode_record_block(merged, start_s)))

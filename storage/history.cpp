@@ -2,6 +2,7 @@
 #include "storage/history.hpp"
 
 #include "storage/frame_block.hpp"
+#include "storage/sorted_merge.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -138,20 +139,7 @@ std::vector<Point> rows_in(Connection& db, std::int64_t series, TimeRange range)
   return out;
 }
 
-// Merges two time-sorted lists; where both hold a time, `first` was stored first and wins.
-std::vector<Point> merge_first_wins(const std::vector<Point>& first, const std::vector<Point>& second) {
-  if (second.empty()) return first;
-  std::vector<Point> out;
-  out.reserve(first.size() + second.size());
-  std::size_t i = 0;
-  for (const auto& p : second) {
-    while (i < first.size() && first[i].t < p.t) out.push_back(first[i++]);
-    if (i < first.size() && first[i].t == p.t) continue;
-    out.push_back(p);
-  }
-  out.insert(out.end(), first.begin() + static_cast<std::ptrdiff_t>(i), first.end());
-  return out;
-}
+UtcMillis time_of(const Point& p) { return p.t; }
 
 // One bucket's running aggregate: the summary of everything added so far.
 struct Accumulator {
@@ -191,7 +179,7 @@ std::vector<Point> HistoryReader::loose_points(std::int64_t series, TimeRange ra
   // The overlay is read before the table: a drain that commits in between moves points from the
   // overlay into the table, so reading in this order sees them in one or both, never neither.
   const std::vector<Point> recent = recent_ ? recent_->points(series, range.from, range.to) : std::vector<Point>{};
-  return merge_first_wins(rows_in(db_, series, range), recent);
+  return merge_first_wins(rows_in(db_, series, range), recent, time_of);
 }
 
 std::int64_t HistoryReader::count_points(std::int64_t series, TimeRange range) {
@@ -214,7 +202,7 @@ std::vector<Point> HistoryReader::raw_points(std::int64_t series, TimeRange rang
   BlockPoints decoder(db_);
   for (const auto& block : blocks_in(db_, series, range)) decoder.append(series, block.start, range, packed);
   // Where a loose point repeats a packed time, the packed value was stored first and wins.
-  return merge_first_wins(packed, loose_points(series, range));
+  return merge_first_wins(packed, loose_points(series, range), time_of);
 }
 
 std::vector<Point> HistoryReader::bucketed_points(std::int64_t series, TimeRange range, std::int64_t step_ms,

@@ -2,6 +2,7 @@
 #include "storage/store.hpp"
 
 #include "storage/sample_batch.hpp"
+#include "storage/sorted_merge.hpp"
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -378,11 +379,7 @@ void Store::write_block(std::int64_t series, std::int64_t start, std::vector<Poi
   }
   block_data_.reset();
   // The block's points were stored first; a row with the same time does not replace them.
-  for (const auto& row : rows) {
-    const auto at = std::lower_bound(merged.begin(), merged.end(), row.t,
-                                     [](const Point& p, UtcMillis t) { return p.t < t; });
-    if (at == merged.end() || at->t != row.t) merged.insert(at, row);
-  }
+  merged = merge_first_wins(merged, rows, [](const Point& p) { return p.t; });
   const BlockSummary s = summarize(merged);
   put_block_.bind(1, series).bind(2, start).bind(3, s.count).bind(4, s.sum).bind(5, s.min).bind(6, s.max)
       .bind(7, std::int64_t{s.first.t}).bind(8, s.first.value).bind(9, std::int64_t{s.last.t}).bind(10, s.last.value)
