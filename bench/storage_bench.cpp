@@ -56,6 +56,21 @@ struct Db {
   storage::Connection connection;
 };
 
+// Runs `pass` in a transaction of its own, again and again, until it reports nothing left to do
+// (as the writer runs its upkeep passes).
+void until_done(storage::Connection& db, const std::function<bool()>& pass) {
+  for (bool more = true; more;) {
+    db.exec("BEGIN IMMEDIATE");
+    more = pass();
+    db.exec("COMMIT");
+  }
+}
+
+// Packs every sample row into hour blocks, as the writer's compaction does once hours close.
+void compact_all_samples(storage::Connection& db, storage::Store& store) {
+  until_done(db, [&] { return store.compact_samples(std::numeric_limits<std::int64_t>::max(), 200'000) > 0; });
+}
+
 // Moves the sample batches into `sample` in one sorted pass, as the writer's drain does.
 void drain(storage::Connection& db, storage::Store& store) {
   db.exec("BEGIN IMMEDIATE");
@@ -161,31 +176,17 @@ void run_ceiling(storage::Connection& db, int frames, int batch, int devices, bo
   if (pack) {
     report_packing(db, store);
   } else {  // the samples packed as the server packs them, so the backlog is the archive alone
-    for (std::int64_t packed = 1; packed > 0;) {
-      db.exec("BEGIN IMMEDIATE");
-      packed = store.compact_samples(std::numeric_limits<std::int64_t>::max(), 200'000);
-      db.exec("COMMIT");
-    }
+    compact_all_samples(db, store);
   }
 }
 
 void report_size(storage::Connection& db, const std::string& path) {
   const auto start = Clock::now();
   storage::Store store(db);
-  const auto in_passes = [&](const std::function<std::int64_t()>& pass) {
-    std::int64_t total = 0;
-    for (std::int64_t done = 1; done > 0; total += done) {
-      db.exec("BEGIN IMMEDIATE");
-      done = pass();
-      db.exec("COMMIT");
-    }
-    return total;
-  };
   // Everything is closed: the writer's passes with a cutoff after the last hour (the server
   // packs with a cutoff ten minutes after each hour ends).
-  constexpr auto after_all = std::numeric_limits<std::int64_t>::max();
-  in_passes([&] { return store.compact_samples(after_all, 200'000); });
-  in_passes([&] { return store.pack_archive(after_all).did_work() ? 1 : 0; });
+  compact_all_samples(db, store);
+  until_done(db, [&] { return store.pack_archive(std::numeric_limits<std::int64_t>::max()).did_work(); });
   std::printf("packed into blocks in %.1f s (%lld frames in %lld blocks, %lld frame rows left)\n", seconds_since(start),
               static_cast<long long>(db.query_int("SELECT sum(count) FROM frame_block")),
               static_cast<long long>(db.query_int("SELECT count(*) FROM frame_block")),

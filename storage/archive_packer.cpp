@@ -9,18 +9,8 @@
 
 #include <algorithm>
 #include <limits>
-#include <tuple>
 
 namespace sunkeep::storage {
-
-std::int64_t fields_hash(std::string_view fields_json) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const char c : fields_json) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return static_cast<std::int64_t>(h);
-}
 
 PackedRecords::PackedRecords(Connection& db)
     : newest_start_(db.prepare("SELECT max(start_s) FROM record_block WHERE device_id = ?1 AND kind = ?2")),

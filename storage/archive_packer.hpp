@@ -28,9 +28,6 @@
 
 namespace sunkeep::storage {
 
-// The hash a record keeps of its fields JSON (64-bit FNV-1a, stored as a signed integer).
-std::int64_t fields_hash(std::string_view fields_json);
-
 class PackedRecords {
  public:
   explicit PackedRecords(Connection& db);

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace sunkeep::storage {
@@ -30,6 +31,10 @@ struct PackedRecord {
 
   friend bool operator==(const PackedRecord&, const PackedRecord&) = default;
 };
+
+// The hash a record keeps of its fields JSON, in its row and in record blocks (64-bit FNV-1a,
+// stored as a signed integer).
+std::int64_t fields_hash(std::string_view fields_json);
 
 // The start (naive seconds) of the block holding device time `device_s`: floor to the hour.
 std::int64_t record_block_start(std::int64_t device_s);
