@@ -26,7 +26,10 @@ std::unique_ptr<Connection> open_database(const std::string& path) {
 Writer::Writer(const std::string& path, WriterTuning tuning)
     : tuning_(tuning), db_(open_database(path)), store_(std::make_unique<Store>(*db_, &recent_)), path_(path) {
   recover();
-  db_->exec("PRAGMA wal_autocheckpoint = 0");  // checkpoints run on checkpoint_thread_
+  // Checkpoints run on checkpoint_thread_; this hook (which replaces SQLite's automatic
+  // checkpoints) only counts the pages in the log after each commit, for restart_wal().
+  sqlite3_wal_hook(db_->handle(), &Writer::on_wal_commit, this);
+  page_size_ = static_cast<std::uint64_t>(db_->query_int("PRAGMA page_size"));
   checkpoint_db_ = std::make_unique<Connection>(path);
   checkpoint_db_->exec("PRAGMA synchronous = FULL");
   checkpoint_thread_ = std::thread([this] { run_checkpoints(); });
@@ -94,11 +97,31 @@ void Writer::run_checkpoints() {
     // PASSIVE copies what it can without waiting for the writer or readers; BUSY (another
     // checkpoint running) is fine.
     sqlite3_wal_checkpoint_v2(checkpoint_db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    checkpoint_passed_ = true;
     lock.lock();
   }
 }
 
+int Writer::on_wal_commit(void* writer, sqlite3*, const char*, int pages) {
+  static_cast<Writer*>(writer)->wal_pages_ = static_cast<std::uint64_t>(pages);
+  return SQLITE_OK;
+}
+
+void Writer::restart_wal() {
+  // Right after a pass of the checkpoint thread only the commits since are left to copy.
+  if (!checkpoint_passed_.exchange(false) || wal_pages_ * page_size_ < tuning_.wal_restart_bytes) return;
+  int log_pages = 0;
+  int copied_pages = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied_pages);
+  // With every page copied the next commit writes the log from its beginning. Otherwise (the
+  // checkpoint thread is at it again, or a reader still uses old pages) try after its next pass.
+  if (rc != SQLITE_OK || copied_pages != log_pages) return;
+  std::lock_guard lock(mutex_);
+  ++stats_.wal_restarts;
+}
+
 void Writer::bound_wal() {
+  restart_wal();
   constexpr std::uint64_t commits_per_check = 64;
   if (++commits_since_wal_check_ < commits_per_check) return;
   commits_since_wal_check_ = 0;

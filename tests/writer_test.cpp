@@ -124,7 +124,7 @@ TEST_CASE("writer: a failed job's samples are neither stored nor shown, and the 
   CHECK(reader.raw_points(series->id, {t0, t0 + 60'000}) == std::vector<Point>{{t0, 0.0}, {t0 + 20'000, 2.0}});
 }
 
-TEST_CASE("writer: checkpoints run beside the writer and a WAL that outgrows its limit is restarted") {
+TEST_CASE("writer: checkpoints run beside the writer; the WAL is restarted, or truncated once it outgrows its limit") {
   test::TempDir dir;
   const std::string path = dir.file("w.db");
   const auto file_size = [](const std::string& file) {
@@ -150,5 +150,23 @@ TEST_CASE("writer: checkpoints run beside the writer and a WAL that outgrows its
       CHECK_FALSE(commit_all(writer, std::move(one))[0]);
     }
     CHECK(file_size(path + "-wal") < 2 * 1024 * 1024);
+  }
+  SUBCASE("once the log holds wal_restart_bytes it is written from its beginning again, never truncated") {
+    constexpr std::uintmax_t restart_bytes = 128 * 1024;
+    Writer writer(path, {.checkpoint_interval = std::chrono::milliseconds(5),
+                         .wal_restart_bytes = restart_bytes,
+                         .wal_limit_bytes = std::uintmax_t{1} << 40});
+    constexpr int commits = 256;  // one record each: ~6 MB of WAL if nothing restarted it
+    std::uintmax_t largest_log = 0;
+    for (int i = 0; i < commits; ++i) {
+      std::vector<Writer::Job> one;
+      one.push_back(record_job(i));
+      CHECK_FALSE(commit_all(writer, std::move(one))[0]);
+      largest_log = std::max(largest_log, file_size(path + "-wal"));
+      // Commits back to back, as under load: a pass of the checkpoint thread never finds the log
+      // fully copied then, and only the writer's copy of the rest lets it start again.
+    }
+    CHECK(writer.stats().wal_restarts > 0);
+    CHECK(largest_log < 1024 * 1024);  // the restart size and the commits until the next pass
   }
 }
