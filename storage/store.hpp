@@ -201,6 +201,9 @@ class Store {
   std::map<DeviceId, Seen> unsaved_seen_;
   std::set<DeviceId> unsaved_clocks_;
   std::optional<FrameId> next_frame_id_;  // the last id given, read from the database at first use
+  // No row of `sample` is older than this (unknown until a compaction pass finds all it can pack;
+  // lowered by every row inserted since).
+  std::optional<UtcMillis> sample_floor_;
   PackedRecords packed_records_;
   ArchivePacker packer_;
 };

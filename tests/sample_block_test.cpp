@@ -215,3 +215,24 @@ TEST_CASE("sample block: compaction works in bounded passes") {
   HistoryReader reader(d.db);
   CHECK(reader.raw_points(d.series, {t0, t0 + 4 * hour}) == d.all);
 }
+
+TEST_CASE("sample block: rows arriving after a full pass, or a pass rolled back, are still packed") {
+  Data d(Held::rows);
+  Store store(d.db);
+  const std::int64_t cutoff = t0 + 3 * hour;
+  SUBCASE("a late row, once every older row was packed") {
+    CHECK(store.compact_samples(cutoff, 1'000'000) == 3 * 360);
+    CHECK(store.compact_samples(cutoff, 1'000'000) == 0);  // nothing left: the table is not read
+    const std::vector<SeriesPoints> late{{d.series, {{t0 + 5'000, -1.0}}}};
+    store.insert_sample_rows(late);
+    CHECK(store.compact_samples(cutoff, 1'000'000) == 1);
+  }
+  SUBCASE("a pass whose transaction was rolled back") {
+    d.db.exec("BEGIN");
+    CHECK(store.compact_samples(cutoff, 1'000'000) == 3 * 360);
+    d.db.exec("ROLLBACK");
+    store.drop_caches();  // what the writer does after a rollback
+    CHECK(store.compact_samples(cutoff, 1'000'000) == 3 * 360);
+  }
+  CHECK(d.db.query_int("SELECT count(*) FROM sample WHERE t_ms < " + std::to_string(cutoff)) == 0);
+}
