@@ -1,11 +1,12 @@
 // Load generator: N simulated AlphaESS devices on loopback pushing realtime records (and a
 // five-minute record every 30th frame), each waiting for its ack before the next frame.
-// Reports frames acked per second, ack latency percentiles, and the server's RSS and open
-// descriptors (from /proc, given --server-pid). Closed loop: next frame right after the ack;
-// fixed rate: each device sends at --rate frames per second. Hostile extras: --idle connections
-// that send half a frame header and then nothing, and --garbage streams of random bytes; with
-// --linger the server's descriptors are sampled again after the run (idle connections must be
-// gone once sunkeep's idle_timeout has passed).
+// Reports frames acked per second, ack latency percentiles (with --timeline, those of every
+// second too), and the server's RSS and open descriptors (from /proc, given --server-pid).
+// Closed loop: next frame right after the ack; fixed rate: each device sends at --rate frames
+// per second. Hostile extras: --idle connections that send half a frame header and then
+// nothing, and --garbage streams of random bytes; with --linger the server's descriptors are
+// sampled again after the run (idle connections must be gone once sunkeep's idle_timeout has
+// passed).
 #include "common/civil_time.hpp"
 #include "protocol/alphaess/encoder.hpp"
 
@@ -41,6 +42,13 @@ struct Options {
   int idle = 0;
   int garbage = 0;
   double linger = 0;
+  bool timeline = false;
+};
+
+// One acknowledged frame: when it was sent (seconds into the run) and how long its ack took.
+struct Ack {
+  double sent_s;
+  double latency_ms;
 };
 
 struct Results {
@@ -48,7 +56,7 @@ struct Results {
   std::atomic<std::uint64_t> errors{0};
   std::atomic<int> connected{0};
   std::mutex mutex;
-  std::vector<double> latencies_ms;
+  std::vector<Ack> acks;
 };
 
 std::string realtime(const std::string& serial, const std::string& time, int i) {
@@ -75,7 +83,7 @@ awaitable<bool> read_frame(tcp::socket& socket, std::vector<std::uint8_t>& buffe
   co_return !std::get<0>(rest);
 }
 
-awaitable<void> device(int index, const Options& opt, Results& results, Clock::time_point end) {
+awaitable<void> device(int index, const Options& opt, Results& results, Clock::time_point start, Clock::time_point end) {
   auto executor = co_await asio::this_coro::executor;
   if (opt.ramp > 0) {
     asio::steady_timer stagger(executor, std::chrono::duration_cast<Clock::duration>(
@@ -93,11 +101,15 @@ awaitable<void> device(int index, const Options& opt, Results& results, Clock::t
   char serial_buf[32];
   std::snprintf(serial_buf, sizeof serial_buf, "BENCH%07d", index);
   const std::string serial = serial_buf;
-  std::vector<double> latencies;
+  std::vector<Ack> acks;
   std::vector<std::uint8_t> reply;
   asio::steady_timer pace(executor);
-  // Device clocks start at distinct times so every record key is new.
-  const std::int64_t base = sunkeep::CivilTime{2025, 1, 1, 0, 0, 0}.naive_epoch_seconds() + index * 7;
+  // Device clocks start now (in UTC, the bench server's zone) and advance 10 s a frame, so every
+  // record key is new and every record is live, as a fleet's are: records of hours closed long ago
+  // would have the writer packing them all the time (a backfill's load, benchmarked apart).
+  const std::int64_t base =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+      index % 10;
   auto next_send = Clock::now() + std::chrono::milliseconds(index % 1000);
   for (int i = 0; Clock::now() < end; ++i) {
     if (opt.rate > 0) {
@@ -106,7 +118,9 @@ awaitable<void> device(int index, const Options& opt, Results& results, Clock::t
       next_send += std::chrono::microseconds(static_cast<std::int64_t>(1e6 / opt.rate));
     }
     const std::string time = sunkeep::civil_from_naive_seconds(base + 10LL * i).to_device_string();
-    const bool five = i % 30 == 29;
+    // Every 30th frame a five-minute record, each device at its own turn (as a fleet's are spread
+    // out; all at once, a thousand 89-key records arrive in the same second).
+    const bool five = (i + index) % 30 == 29;
     const auto frame = sunkeep::alphaess::frame_bytes(1, five ? 5 : 16, five ? five_minute(serial, time, i) : realtime(serial, time, i));
     const auto sent_at = Clock::now();
     auto written = co_await asio::async_write(socket, asio::buffer(frame), tuple_awaitable);
@@ -115,11 +129,12 @@ awaitable<void> device(int index, const Options& opt, Results& results, Clock::t
       ++results.errors;
       break;
     }
-    latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count());
+    acks.push_back({std::chrono::duration<double>(sent_at - start).count(),
+                    std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count()});
     ++results.acked;
   }
   std::lock_guard lock(results.mutex);
-  results.latencies_ms.insert(results.latencies_ms.end(), latencies.begin(), latencies.end());
+  results.acks.insert(results.acks.end(), acks.begin(), acks.end());
 }
 
 // Connects, sends the first 4 bytes of a frame header, then waits without ever finishing it.
@@ -185,6 +200,26 @@ double percentile(std::vector<double>& v, double p) {
   return v[k];
 }
 
+void print_latencies(const char* label, std::vector<double> ms) {
+  const double max = ms.empty() ? 0 : *std::max_element(ms.begin(), ms.end());
+  std::printf("%s p50 %.2f  p99 %.2f  max %.2f\n", label, percentile(ms, 0.5), percentile(ms, 0.99), max);
+}
+
+// The ack latencies of each second of the run (by the second a frame was sent), to see when
+// slow acks happen: steadily, or in bursts that line up with the writer's upkeep.
+void print_timeline(const std::vector<Ack>& acks) {
+  std::vector<std::vector<double>> seconds;
+  for (const auto& ack : acks) {
+    const auto second = static_cast<std::size_t>(ack.sent_s);
+    if (second >= seconds.size()) seconds.resize(second + 1);
+    seconds[second].push_back(ack.latency_ms);
+  }
+  for (std::size_t s = 0; s < seconds.size(); ++s) {
+    const std::string label = "second " + std::to_string(s) + " (" + std::to_string(seconds[s].size()) + " acks):";
+    print_latencies(label.c_str(), std::move(seconds[s]));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -200,18 +235,19 @@ int main(int argc, char** argv) {
   app.add_option("--idle", opt.idle, "extra connections that send half a header and then nothing");
   app.add_option("--garbage", opt.garbage, "extra connections streaming random bytes");
   app.add_option("--linger", opt.linger, "seconds to wait after the run before sampling the server again");
+  app.add_flag("--timeline", opt.timeline, "also print the ack latencies of every second of the run");
   CLI11_PARSE(app, argc, argv);
 
   Results results;
   asio::io_context io;
-  const auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
-  for (int i = 0; i < opt.devices; ++i) asio::co_spawn(io, device(i, opt, results, end), asio::detached);
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
+  for (int i = 0; i < opt.devices; ++i) asio::co_spawn(io, device(i, opt, results, start, end), asio::detached);
   std::atomic<int> idle_open{0};
   std::atomic<std::uint64_t> garbage_reconnects{0};
   const auto idle_end = end + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.linger));
   for (int i = 0; i < opt.idle; ++i) asio::co_spawn(io, slowloris(opt.port, idle_open, idle_end), asio::detached);
   for (int i = 0; i < opt.garbage; ++i) asio::co_spawn(io, garbage_stream(opt.port, garbage_reconnects, end), asio::detached);
-  const auto start = Clock::now();
   std::vector<std::thread> threads;
   for (int t = 1; t < opt.threads; ++t) threads.emplace_back([&io] { io.run(); });
   std::string rss_loaded = "?";
@@ -243,9 +279,11 @@ int main(int argc, char** argv) {
               opt.rate > 0 ? ("fixed rate " + std::to_string(opt.rate) + "/s each").c_str() : "closed loop", elapsed);
   std::printf("frames acked %llu (%.0f/s), errors %llu\n", static_cast<unsigned long long>(results.acked.load()),
               static_cast<double>(results.acked.load()) / elapsed, static_cast<unsigned long long>(results.errors.load()));
-  std::printf("ack latency ms: p50 %.2f  p99 %.2f  max %.2f\n", percentile(results.latencies_ms, 0.5),
-              percentile(results.latencies_ms, 0.99),
-              results.latencies_ms.empty() ? 0 : *std::max_element(results.latencies_ms.begin(), results.latencies_ms.end()));
+  std::vector<double> latencies;
+  latencies.reserve(results.acks.size());
+  for (const auto& ack : results.acks) latencies.push_back(ack.latency_ms);
+  print_latencies("ack latency ms:", std::move(latencies));
+  if (opt.timeline) print_timeline(results.acks);
   if (opt.server_pid > 0) std::printf("server under load: RSS %s, open descriptors %zu\n", rss_loaded.c_str(), fds_loaded);
   if (opt.idle > 0 || opt.garbage > 0) {
     std::printf("hostile: %d half-frame connections, %d garbage streams (%llu connections, each dropped by sunkeep)\n",
