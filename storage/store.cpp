@@ -390,8 +390,8 @@ void Store::write_block(std::int64_t series, std::int64_t start, std::vector<Poi
 }
 
 std::int64_t Store::compact_samples(UtcMillis cutoff, std::int64_t max_rows) {
-  // Finding no row before the cutoff reads the whole table (no index on time alone): a fleet's
-  // open hour, a million rows, every pass. The floor says when there can be none.
+  // Finding no row before the cutoff reads the whole table (no index on time alone): the open
+  // hour of a fleet, over a million rows, every pass. The floor says when there can be none.
   if (sample_floor_ && *sample_floor_ >= cutoff) return 0;
   // Rows come ordered by series then time, so each (series, hour) group is contiguous.
   rows_to_compact_.bind(1, std::int64_t{cutoff}).bind(2, max_rows);
