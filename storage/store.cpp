@@ -35,7 +35,8 @@ Store::Store(Connection& db, RecentSamples* recent)
       insert_sample_(db.prepare("INSERT OR IGNORE INTO sample (series_id, t_ms, value) VALUES (?1, ?2, ?3)")),
       insert_batch_(db.prepare("INSERT INTO sample_batch (t_ms, data) VALUES (?1, ?2)")),
       read_batches_(db.prepare("SELECT id, t_ms, data FROM sample_batch ORDER BY id LIMIT ?1")),
-      delete_batches_(db.prepare("DELETE FROM sample_batch WHERE id <= ?1")),
+      delete_batches_(db.prepare(
+          "DELETE FROM sample_batch WHERE id IN (SELECT id FROM sample_batch WHERE id <= ?1 ORDER BY id LIMIT ?2)")),
       newest_batch_(db.prepare("SELECT coalesce(max(id), 0) FROM sample_batch")),
       savepoint_(db.prepare("SAVEPOINT job")),
       release_(db.prepare("RELEASE job")),
@@ -231,7 +232,10 @@ std::int64_t Store::newest_batch_id() {
   return id;
 }
 
-void Store::delete_batches_through(std::int64_t id) { delete_batches_.bind(1, id).run(); }
+std::int64_t Store::delete_batches_through(std::int64_t id, std::int64_t max_batches) {
+  delete_batches_.bind(1, id).bind(2, max_batches).run();
+  return db_.changes();
+}
 
 std::int64_t Store::move_batches_to_samples(std::int64_t max_batches) {
   struct Row {

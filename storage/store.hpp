@@ -144,7 +144,9 @@ class Store {
   // Inserts drained points into `sample` (a time already there keeps its first value).
   void insert_sample_rows(std::span<const SeriesPoints> slice);
   [[nodiscard]] std::int64_t newest_batch_id();
-  void delete_batches_through(std::int64_t id);
+  // Deletes the oldest batches up to id `id`, at most `max_batches` of them (-1: all); returns
+  // how many it deleted.
+  std::int64_t delete_batches_through(std::int64_t id, std::int64_t max_batches = -1);
   // Moves up to `max_batches` of the oldest batches into `sample` and deletes them; returns how
   // many batches were moved (startup, tests and tools; the running writer drains RecentSamples).
   std::int64_t move_batches_to_samples(std::int64_t max_batches);

@@ -159,8 +159,8 @@ void Writer::run() {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      const bool draining = recent_.draining();
-      wake_.wait_until(lock, next_upkeep, [&] { return stopping_ || draining || !queue_.empty(); });
+      const bool upkeep_pending = recent_.draining() || delete_through_batch_ > 0;
+      wake_.wait_until(lock, next_upkeep, [&] { return stopping_ || upkeep_pending || !queue_.empty(); });
       if (stopping_ && queue_.empty()) break;  // everything queued is committed
       while (!queue_.empty() && batch.size() < tuning_.max_batch) {
         batch.push_back(std::move(queue_.front()));
@@ -183,7 +183,11 @@ std::chrono::steady_clock::time_point Writer::upkeep(std::chrono::steady_clock::
     recent_.freeze();
     next_drain_ = now + tuning_.drain_interval;
   }
-  if (recent_.draining()) drain_slice();
+  if (recent_.draining()) {
+    drain_slice();
+  } else if (delete_through_batch_ > 0) {
+    delete_drained_batches();
+  }
   if (now >= next_compaction_) {
     const bool backlog = compact();
     const auto done = std::chrono::steady_clock::now();
@@ -203,13 +207,21 @@ void Writer::drain_slice() {
   recent_.drop_frozen(slice);
   std::size_t points = 0;
   for (const auto& s : slice) points += s.points.size();
-  if (!recent_.draining()) {
-    // Every sample of the batches up to the freeze is in `sample` now. If this fails, the next
-    // round's deletion (or the next start) removes them; a batch moved twice changes nothing.
-    in_transaction("deleting drained sample batches", [this] { store_->delete_batches_through(drain_through_batch_); });
-  }
+  // Every sample of the batches up to the freeze is in `sample` now: they go next.
+  if (!recent_.draining()) delete_through_batch_ = drain_through_batch_;
   std::lock_guard lock(mutex_);
   stats_.samples_drained += points;
+}
+
+void Writer::delete_drained_batches() {
+  const auto batches_per_step = static_cast<std::int64_t>(tuning_.batch_delete_step);
+  std::int64_t deleted = 0;
+  const bool done = in_transaction("deleting drained sample batches", [&] {
+    deleted = store_->delete_batches_through(delete_through_batch_, batches_per_step);
+  });
+  // Should it fail, the next round's deletion (or the next start) removes them; a batch moved
+  // twice changes nothing.
+  if (!done || deleted < batches_per_step) delete_through_batch_ = 0;
 }
 
 bool Writer::compact() {

@@ -65,11 +65,12 @@ std::int64_t pbat_points(Connection& db, const RecentSamples* recent) {
 TEST_CASE("writer: committed samples are readable at once and drain into the sample table unseen") {
   test::TempDir dir;
   Writer writer(dir.file("w.db"), {.drain_interval = std::chrono::hours(1), .drain_threshold = 2 * records,
-                                   .drain_slice_points = 7});
+                                   .drain_slice_points = 7, .batch_delete_step = 7});
   for (const auto& ec : commit_all(writer, record_jobs())) CHECK_FALSE(ec);
   Connection db(dir.file("w.db"), Connection::Mode::read_only);
   // The 100 samples reach the drain threshold: a reader polls while the writer drains them in
-  // slices of 7, and must see all 50 points of the series every time.
+  // slices of 7, and must see all 50 points of the series every time. The 50 batches are then
+  // deleted 7 at a time.
   std::int64_t fewest = records;
   for (int attempt = 0; attempt < 500 && db.query_int("SELECT count(*) FROM sample_batch") > 0; ++attempt) {
     fewest = std::min(fewest, pbat_points(db, &writer.recent()));
