@@ -216,12 +216,12 @@ void Writer::drain_slice() {
 void Writer::delete_drained_batches() {
   const auto batches_per_step = static_cast<std::int64_t>(tuning_.batch_delete_step);
   std::int64_t deleted = 0;
-  const bool done = in_transaction("deleting drained sample batches", [&] {
+  const bool committed = in_transaction("deleting drained sample batches", [&] {
     deleted = store_->delete_batches_through(delete_through_batch_, batches_per_step);
   });
   // Should it fail, the next round's deletion (or the next start) removes them; a batch moved
   // twice changes nothing.
-  if (!done || deleted < batches_per_step) delete_through_batch_ = 0;
+  if (!committed || deleted < batches_per_step) delete_through_batch_ = 0;
 }
 
 bool Writer::compact() {
