@@ -157,6 +157,8 @@ TEST_CASE("writer: checkpoints run beside the writer; the WAL is restarted, or t
     Writer writer(path, {.checkpoint_interval = std::chrono::milliseconds(5),
                          .wal_restart_bytes = restart_bytes,
                          .wal_limit_bytes = std::uintmax_t{1} << 40});
+    // Commits back to back, as under load: a pass of the checkpoint thread never finds the log
+    // fully copied then, and only the writer's copy of the rest lets it start again.
     constexpr int commits = 256;  // one record each: ~6 MB of WAL if nothing restarted it
     std::uintmax_t largest_log = 0;
     for (int i = 0; i < commits; ++i) {
@@ -164,8 +166,6 @@ TEST_CASE("writer: checkpoints run beside the writer; the WAL is restarted, or t
       one.push_back(record_job(i));
       CHECK_FALSE(commit_all(writer, std::move(one))[0]);
       largest_log = std::max(largest_log, file_size(path + "-wal"));
-      // Commits back to back, as under load: a pass of the checkpoint thread never finds the log
-      // fully copied then, and only the writer's copy of the rest lets it start again.
     }
     CHECK(writer.stats().wal_restarts > 0);
     CHECK(largest_log < 1024 * 1024);  // the restart size and the commits until the next pass
