@@ -70,6 +70,9 @@ struct WriterTuning {
   // 3 s at 1,000 devices × 1/s), so that its next commit writes the log from the beginning again
   // instead of growing it.
   std::uintmax_t wal_restart_bytes = 16ULL << 20;
+  // Before such a restart the checkpoint thread passes again until a pass takes no longer than
+  // this, so that the writer is left only that pass's commits to copy.
+  std::chrono::milliseconds short_checkpoint{2};
   // Should the log still grow past this (a reader keeping old pages in it), the writer copies
   // all of it and truncates the file, holding commits meanwhile.
   std::uintmax_t wal_limit_bytes = 64ULL << 20;
@@ -150,6 +153,7 @@ class Writer {
   // Deletes a step of the batches whose samples were all drained (delete_through_batch_).
   void delete_drained_batches();
   void run_checkpoints();
+  void checkpoint_pass();
   // After each commit: restart the log (restart_wal) or truncate an outgrown one.
   void bound_wal();
   void restart_wal();
