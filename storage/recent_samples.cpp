@@ -45,6 +45,7 @@ bool RecentSamples::freeze() {
   std::unique_lock lock(mutex_);
   if (!frozen_.empty() || current_.empty()) return false;
   frozen_.swap(current_);
+  frozen_size_ = size_;
   return true;
 }
 
@@ -66,6 +67,7 @@ void RecentSamples::drop_frozen(std::span<const SeriesPoints> drained) {
     const auto it = frozen_.find(s.series);
     if (it == frozen_.end()) continue;
     size_ -= it->second.size();
+    frozen_size_ -= it->second.size();
     frozen_.erase(it);
   }
 }
@@ -100,6 +102,11 @@ std::optional<Point> RecentSamples::newest(std::int64_t series) const {
 std::size_t RecentSamples::size() const {
   std::shared_lock lock(mutex_);
   return size_;
+}
+
+std::size_t RecentSamples::unfrozen_size() const {
+  std::shared_lock lock(mutex_);
+  return size_ - frozen_size_;
 }
 
 }  // namespace sunkeep::storage

@@ -47,6 +47,8 @@ class RecentSamples {
   [[nodiscard]] std::vector<Point> points(std::int64_t series, UtcMillis from, UtcMillis to) const;
   [[nodiscard]] std::optional<Point> newest(std::int64_t series) const;
   [[nodiscard]] std::size_t size() const;
+  // Points published since the last freeze.
+  [[nodiscard]] std::size_t unfrozen_size() const;
 
  private:
   using Generation = std::unordered_map<std::int64_t, std::vector<Point>>;  // each sorted by time
@@ -55,6 +57,7 @@ class RecentSamples {
   Generation current_;
   Generation frozen_;
   std::size_t size_ = 0;
+  std::size_t frozen_size_ = 0;
 };
 
 }  // namespace sunkeep::storage

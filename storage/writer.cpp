@@ -173,8 +173,7 @@ void Writer::run() {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      const bool upkeep_pending = recent_.draining() || delete_through_batch_ > 0;
-      wake_.wait_until(lock, next_upkeep, [&] { return stopping_ || upkeep_pending || !queue_.empty(); });
+      wake_.wait_until(lock, next_upkeep, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_ && queue_.empty()) break;  // everything queued is committed
       while (!queue_.empty() && batch.size() < tuning_.max_batch) {
         batch.push_back(std::move(queue_.front()));
@@ -185,6 +184,10 @@ void Writer::run() {
       commit_batch(batch);
       for (auto& pending : batch) pending.completion->complete(pending.result);
       batch.clear();
+    } else if (drain_step_due(std::chrono::steady_clock::now())) {
+      // No group commit to ride in this turn: the drain step takes a transaction of its own.
+      DrainStep step;
+      if (in_transaction("drain step", [&] { step = write_drain_step(); })) finish_drain_step(step);
     }
     next_upkeep = upkeep(std::chrono::steady_clock::now());
   }
@@ -197,11 +200,6 @@ std::chrono::steady_clock::time_point Writer::upkeep(std::chrono::steady_clock::
     recent_.freeze();
     next_drain_ = now + tuning_.drain_interval;
   }
-  if (recent_.draining()) {
-    drain_slice();
-  } else if (delete_through_batch_ > 0) {
-    delete_drained_batches();
-  }
   if (now >= next_compaction_) {
     const bool backlog = compact();
     const auto done = std::chrono::steady_clock::now();
@@ -212,30 +210,58 @@ std::chrono::steady_clock::time_point Writer::upkeep(std::chrono::steady_clock::
     // a tenth still packs three times what that fleet produces, docs/benchmarks.md).
     next_compaction_ = backlog ? done + 9 * (done - now) : now + tuning_.compaction_interval;
   }
-  return std::min(next_drain_, next_compaction_);
+  auto next = std::min(next_drain_, next_compaction_);
+  if (drain_pending()) next = std::min(next, drain_behind() ? now : next_drain_step_);
+  return next;
 }
 
-void Writer::drain_slice() {
-  const auto slice = recent_.frozen_slice(tuning_.drain_slice_points);
-  if (!in_transaction("moving samples into the sample table", [&] { store_->insert_sample_rows(slice); })) return;
-  recent_.drop_frozen(slice);
-  std::size_t points = 0;
-  for (const auto& s : slice) points += s.points.size();
-  // Every sample of the batches up to the freeze is in `sample` now: they go next.
-  if (!recent_.draining()) delete_through_batch_ = drain_through_batch_;
-  std::lock_guard lock(mutex_);
-  stats_.samples_drained += points;
+bool Writer::drain_pending() const { return recent_.draining() || delete_through_batch_ > 0; }
+
+bool Writer::drain_behind() const { return recent_.unfrozen_size() >= tuning_.drain_threshold; }
+
+bool Writer::drain_step_due(std::chrono::steady_clock::time_point now) const {
+  return drain_pending() && (now >= next_drain_step_ || drain_behind());
 }
 
-void Writer::delete_drained_batches() {
-  const auto batches_per_step = static_cast<std::int64_t>(tuning_.batch_delete_step);
-  std::int64_t deleted = 0;
-  const bool committed = in_transaction("deleting drained sample batches", [&] {
-    deleted = store_->delete_batches_through(delete_through_batch_, batches_per_step);
-  });
-  // Should it fail, the next round's deletion (or the next start) removes them; a batch moved
-  // twice changes nothing.
-  if (!committed || deleted < batches_per_step) delete_through_batch_ = 0;
+Writer::DrainStep Writer::write_drain_step() {
+  DrainStep step;
+  const auto start = std::chrono::steady_clock::now();
+  if (!drain_step_due(start)) return step;
+  store_->begin_job();
+  try {
+    if (recent_.draining()) {
+      step.slice = recent_.frozen_slice(tuning_.drain_slice_points);
+      store_->insert_sample_rows(step.slice);
+    } else {
+      step.batches_deleted = store_->delete_batches_through(delete_through_batch_,
+                                                            static_cast<std::int64_t>(tuning_.batch_delete_step));
+    }
+    store_->end_job();
+  } catch (const std::exception& e) {
+    spdlog::error("a drain step failed and was rolled back: {}", e.what());
+    store_->undo_job();
+    // A slice is written again after the pause. Batches not deleted go with the next round's
+    // deletion (or the next start): a batch moved twice changes nothing.
+    if (!recent_.draining()) delete_through_batch_ = 0;
+    step = {};
+  }
+  const auto done = std::chrono::steady_clock::now();
+  next_drain_step_ = done + tuning_.drain_pause_factor * (done - start);
+  return step;
+}
+
+void Writer::finish_drain_step(const DrainStep& step) {
+  if (!step.slice.empty()) {
+    recent_.drop_frozen(step.slice);
+    // Every sample of the batches up to the freeze is in `sample` now: they go next.
+    if (!recent_.draining()) delete_through_batch_ = drain_through_batch_;
+    std::size_t points = 0;
+    for (const auto& s : step.slice) points += s.points.size();
+    std::lock_guard lock(mutex_);
+    stats_.samples_drained += points;
+  } else if (step.batches_deleted >= 0 && step.batches_deleted < static_cast<std::int64_t>(tuning_.batch_delete_step)) {
+    delete_through_batch_ = 0;  // that was the last step
+  }
 }
 
 bool Writer::compact() {
@@ -254,6 +280,7 @@ bool Writer::compact() {
 
 void Writer::commit_batch(std::deque<Pending>& batch) {
   std::uint64_t failed = 0;
+  DrainStep drain_step;
   const bool committed = in_transaction("group commit", [&] {
     for (auto& pending : batch) {
       store_->begin_job();
@@ -268,9 +295,11 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
       }
     }
     store_->flush_device_state();  // once per device and commit, not once per frame
+    drain_step = write_drain_step();  // shares the commit's fsync instead of paying its own
   });
   if (committed) {
     store_->publish_pending();  // visible to readers before any job's completion runs
+    finish_drain_step(drain_step);
     bound_wal();
   } else {
     spdlog::error("{} frames are not acknowledged: their group commit failed", batch.size());
@@ -282,6 +311,7 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
   stats_.failed_jobs += committed ? failed : batch.size();
   stats_.transactions += committed ? 1 : 0;
   stats_.failed_commits += committed ? 0 : 1;
+  stats_.drain_steps_shared += committed && drain_step.wrote() ? 1U : 0U;
 }
 
 }  // namespace sunkeep::storage

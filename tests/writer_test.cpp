@@ -84,6 +84,63 @@ TEST_CASE("writer: committed samples are readable at once and drain into the sam
   CHECK(pbat_points(db, &writer.recent()) == records);
 }
 
+TEST_CASE("writer: while jobs keep coming, a drain step rides in their group commit") {
+  test::TempDir dir;
+  Writer writer(dir.file("w.db"), {.drain_interval = std::chrono::hours(1), .drain_threshold = 2 * records,
+                                   .drain_slice_points = 7, .batch_delete_step = 7});
+  boost::asio::io_context io;
+  int acked = 0;
+  const auto count_ack = [&] {
+    return boost::asio::bind_executor(io, [&acked](boost::system::error_code ec) {
+      CHECK_FALSE(ec);
+      ++acked;
+    });
+  };
+  // The last of the 50 records reaches the drain threshold, and its job queues three more: the
+  // drain starts after its commit and finds them waiting.
+  auto jobs = record_jobs();
+  jobs.back() = [&, last = std::move(jobs.back())](Store& store) {
+    last(store);
+    for (int i = records; i < records + 3; ++i) writer.async_commit(record_job(i), count_ack());
+  };
+  for (auto& job : jobs) writer.async_commit(std::move(job), count_ack());
+  io.run();
+  CHECK(acked == records + 3);
+  Connection db(dir.file("w.db"), Connection::Mode::read_only);
+  for (int attempt = 0; attempt < 500 && db.query_int("SELECT count(*) FROM sample_batch") > 3; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // The first slice went with the three jobs' commit; the rest, with no jobs waiting, alone.
+  CHECK(writer.stats().drain_steps_shared == 1);
+  CHECK(writer.stats().samples_drained == 2 * records);
+  CHECK(db.query_int("SELECT count(*) FROM sample") == 2 * records);
+  CHECK(db.query_int("SELECT count(*) FROM sample_batch") == 3);  // the three jobs' batches, not frozen yet
+  CHECK(pbat_points(db, &writer.recent()) == records);
+}
+
+TEST_CASE("writer: the drain pauses between steps unless it falls behind") {
+  test::TempDir dir;
+  // Pauses of ten million times a step (hours): only falling behind can make a second step come soon.
+  Writer writer(dir.file("w.db"), {.drain_interval = std::chrono::hours(1), .drain_threshold = 2 * records,
+                                   .drain_slice_points = 7, .drain_pause_factor = 10'000'000});
+  const auto drained_within = [&writer](std::uint64_t points) {
+    for (int attempt = 0; attempt < 1000 && writer.stats().samples_drained < points; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return writer.stats().samples_drained;
+  };
+  for (const auto& ec : commit_all(writer, record_jobs())) CHECK_FALSE(ec);
+  // The 100 points are frozen; the first step drains one of the two series, then the drain pauses.
+  CHECK(drained_within(records) == records);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(writer.stats().samples_drained == records);
+  // As many points again arrive before the drain is through: it is behind and goes on at once.
+  std::vector<Writer::Job> more;
+  for (int i = records; i < 2 * records; ++i) more.push_back(record_job(i));
+  for (const auto& ec : commit_all(writer, std::move(more))) CHECK_FALSE(ec);
+  CHECK(drained_within(2 * records) == 2 * records);
+}
+
 TEST_CASE("writer: samples still in batches when it stops are moved into the sample table on the next start") {
   test::TempDir dir;
   {
