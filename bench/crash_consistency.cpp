@@ -23,6 +23,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -40,10 +41,13 @@ struct Acked {
   std::vector<std::set<std::int64_t>> times;  // per device: device times (= UTC, zone UTC) acked
 };
 
-std::uint16_t free_port() {
+// Two distinct free loopback ports: both are held until both are known, so the kernel cannot
+// hand out the same one twice (it may, once the first is closed).
+std::pair<std::uint16_t, std::uint16_t> two_free_ports() {
   asio::io_context io;
-  tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
+  tcp::acceptor first(io, {asio::ip::make_address("127.0.0.1"), 0});
+  tcp::acceptor second(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return {first.local_endpoint().port(), second.local_endpoint().port()};
 }
 
 pid_t start_server(const std::string& binary, const std::string& config) {
@@ -134,8 +138,7 @@ int main(int argc, char** argv) {
 
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::uint16_t port = free_port();
-  const std::uint16_t http_port = free_port();
+  const auto [port, http_port] = two_free_ports();
   const std::string config = dir + "/sunkeep.toml";
   std::ofstream(config) << "[storage]\npath = \"" << dir << "/sunkeep.db\"\n[alphaess]\nlisten = \"127.0.0.1:" << port
                         << "\"\n[http]\nlisten = \"127.0.0.1:" << http_port << "\"\nmax_points = 10000000\n[sermatec]\nenabled = false\n";
