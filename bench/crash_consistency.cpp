@@ -1,10 +1,14 @@
 // Crash consistency: devices stream records to the real `sunkeep serve`, which is killed with
 // SIGKILL at a random moment, restarted on the same database, and checked: every record a device
 // saw acknowledged must be readable over HTTP, and PRAGMA integrity_check must say ok.
-// Repeats for --rounds rounds; exits 1 on the first lost record or integrity failure.
+// Repeats for --rounds rounds; exits 1 on the first lost record or integrity failure. Every
+// other round runs the writer with a short drain interval and a small log restart size
+// (storage/tuning_override.hpp), so that kills also land in drain steps, batch deletions and
+// log restarts, which the built-in tuning does not reach within a round.
 #include "common/civil_time.hpp"
 #include "protocol/alphaess/encoder.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/tuning_override.hpp"
 #include "tests/support/http_client.hpp"
 
 #include <CLI/CLI.hpp>
@@ -16,6 +20,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -150,6 +155,15 @@ int main(int argc, char** argv) {
   std::uniform_int_distribution<int> kill_after_ms(100, 1500);
   std::size_t total_acked = 0;
   for (int round = 1; round <= rounds; ++round) {
+    const bool short_tuning = round % 2 == 0;
+    if (short_tuning) {
+      ::setenv(sunkeep::storage::writer_tuning_variable,
+               "drain_interval_ms=200,drain_slice_points=300,batch_delete_step=40,wal_restart_bytes=262144,"
+               "wal_limit_bytes=2097152",
+               1);
+    } else {
+      ::unsetenv(sunkeep::storage::writer_tuning_variable);
+    }
     const pid_t pid = start_server(binary, config);
     if (!wait_healthy(http_port)) {
       std::printf("round %d: server did not come up\n", round);
@@ -172,8 +186,10 @@ int main(int argc, char** argv) {
     devices_thread.join();
     total_acked = 0;
     for (const auto& t : acked.times) total_acked += t.size();
-    std::printf("round %d: killed; %zu records acknowledged so far\n", round, total_acked);
+    std::printf("round %d%s: killed; %zu records acknowledged so far\n", round,
+                short_tuning ? " (short drain and log restart)" : "", total_acked);
   }
+  ::unsetenv(sunkeep::storage::writer_tuning_variable);
   const pid_t pid = start_server(binary, config);
   const bool up = wait_healthy(http_port);
   const std::size_t missing = up ? verify(http_port, acked) : total_acked;

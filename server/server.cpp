@@ -3,6 +3,7 @@
 
 #include "server/clock.hpp"
 #include "server/sermatec_connector.hpp"
+#include "storage/tuning_override.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,8 +15,11 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 
 namespace sunkeep::server {
 
@@ -42,11 +46,23 @@ tcp::acceptor bind_acceptor(asio::io_context& io, const config::Endpoint& where,
   return acceptor;
 }
 
+// Built-in tuning unless a test or benchmark overrides it (storage/tuning_override.hpp).
+storage::WriterTuning writer_tuning() {
+  const char* overrides = std::getenv(storage::writer_tuning_variable);
+  if (overrides == nullptr) return {};
+  spdlog::warn("the writer's tuning is overridden by {}={}", storage::writer_tuning_variable, overrides);
+  try {
+    return storage::override_tuning({}, overrides);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string(storage::writer_tuning_variable) + ": " + e.what());
+  }
+}
+
 }  // namespace
 
 Server::Server(config::Config config, SermatecTiming sermatec_timing)
     : config_(std::move(config)), work_(asio::make_work_guard(io_)) {
-  writer_ = std::make_unique<storage::Writer>(config_.storage.path);
+  writer_ = std::make_unique<storage::Writer>(config_.storage.path, writer_tuning());
   alphaess_ = std::make_unique<AlphaEssShared>(config_.alphaess, *writer_);
   if (config_.alphaess.enabled) {
     alphaess_acceptor_.emplace(bind_acceptor(io_, config_.alphaess.listen, "AlphaESS devices"));

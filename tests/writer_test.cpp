@@ -3,6 +3,7 @@
 // samples are never published.
 #include "storage/history.hpp"
 #include "storage/sqlite.hpp"
+#include "storage/tuning_override.hpp"
 #include "storage/writer.hpp"
 #include "tests/support/fixtures.hpp"
 
@@ -230,4 +231,24 @@ TEST_CASE("writer: checkpoints run beside the writer; the WAL is restarted, or t
     Connection reader(path, Connection::Mode::read_only);
     CHECK(reader.query_int("SELECT count(*) FROM record") == commits);
   }
+}
+
+TEST_CASE("writer: tuning overrides for tests and benchmarks set the named fields and name what they cannot use") {
+  const WriterTuning tuning = override_tuning(
+      {}, "drain_interval_ms=250,drain_threshold=5000,drain_slice_points=100,batch_delete_step=50,"
+          "wal_restart_bytes=524288,wal_limit_bytes=4194304");
+  CHECK(tuning.drain_interval == std::chrono::milliseconds(250));
+  CHECK(tuning.drain_threshold == 5000);
+  CHECK(tuning.drain_slice_points == 100);
+  CHECK(tuning.batch_delete_step == 50);
+  CHECK(tuning.wal_restart_bytes == 524288);
+  CHECK(tuning.wal_limit_bytes == 4194304);
+  CHECK(tuning.max_batch == WriterTuning{}.max_batch);  // the rest keep their defaults
+  CHECK(override_tuning({}, "").drain_interval == WriterTuning{}.drain_interval);
+  CHECK_THROWS_WITH(override_tuning({}, "drain_interval_ms=250,drain_pause=2"), "unknown key \"drain_pause\"");
+  CHECK_THROWS_WITH(override_tuning({}, "wal_restart_bytes=1MB"),
+                    "bad value in \"wal_restart_bytes=1MB\": a whole number above 0 is needed");
+  CHECK_THROWS_WITH(override_tuning({}, "drain_threshold=0"),
+                    "bad value in \"drain_threshold=0\": a whole number above 0 is needed");
+  CHECK_THROWS_WITH(override_tuning({}, "drain_threshold"), "\"drain_threshold\" is not key=value");
 }
