@@ -9,6 +9,15 @@ namespace {
 [[noreturn]] void fail(sqlite3* db, std::string_view what) {
   throw StorageError(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
 }
+
+sqlite3_stmt* compile(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                         nullptr) != SQLITE_OK) {
+    fail(db, "prepare " + std::string(sql.substr(0, 60)));
+  }
+  return stmt;
+}
 }  // namespace
 
 Connection::Connection(const std::string& path, Mode mode) {
@@ -24,7 +33,12 @@ Connection::Connection(const std::string& path, Mode mode) {
   sqlite3_busy_timeout(db_, 5000);
 }
 
-Connection::~Connection() { sqlite3_close_v2(db_); }
+Connection::~Connection() {
+  for (auto& entry : idle_) {
+    for (sqlite3_stmt* stmt : entry.second) sqlite3_finalize(stmt);
+  }
+  sqlite3_close_v2(db_);
+}
 
 void Connection::exec(std::string_view sql) {
   char* error = nullptr;
@@ -36,7 +50,27 @@ void Connection::exec(std::string_view sql) {
   }
 }
 
-Statement Connection::prepare(std::string_view sql) { return Statement(db_, sql); }
+Statement Connection::prepare(std::string_view sql) {
+  auto found = idle_.find(sql);
+  if (found == idle_.end()) {
+    if (idle_.size() >= max_cached_sql) return Statement(db_, sql);
+    found = idle_.emplace(std::string(sql), std::vector<sqlite3_stmt*>{}).first;
+  }
+  auto& idle = found->second;
+  if (idle.empty()) {
+    idle.reserve(idle.capacity() + 1);  // so that giving the statement back cannot fail
+    return Statement(db_, compile(db_, sql), &idle);
+  }
+  sqlite3_stmt* stmt = idle.back();
+  idle.pop_back();
+  return Statement(db_, stmt, &idle);
+}
+
+std::size_t Connection::idle_statements() const {
+  std::size_t count = 0;
+  for (const auto& entry : idle_) count += entry.second.size();
+  return count;
+}
 
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
@@ -47,17 +81,20 @@ std::int64_t Connection::query_int(std::string_view sql) {
   return s.step() ? s.int64(0) : 0;
 }
 
-Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
-  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                         &stmt_, nullptr) != SQLITE_OK) {
-    fail(db, "prepare " + std::string(sql.substr(0, 60)));
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), stmt_(compile(db, sql)) {}
+
+Statement::~Statement() {
+  if (home_ == nullptr) {
+    sqlite3_finalize(stmt_);
+    return;
   }
+  reset();
+  home_->push_back(stmt_);
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
-
-Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_) {
+Statement::Statement(Statement&& other) noexcept : db_(other.db_), stmt_(other.stmt_), home_(other.home_) {
   other.stmt_ = nullptr;
+  other.home_ = nullptr;
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {

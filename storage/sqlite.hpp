@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -30,19 +31,29 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   void exec(std::string_view sql);
+  // A statement for `sql`. Each connection keeps the statements it prepared: a destroyed Statement
+  // is reset (so it holds no read transaction) and kept for the next prepare of the same SQL, which
+  // saves compiling it again on every query.
   Statement prepare(std::string_view sql);
   [[nodiscard]] std::int64_t last_insert_rowid() const;
   [[nodiscard]] int changes() const;
   [[nodiscard]] sqlite3* handle() const { return db_; }
   // The first column of the first row of a query, as an integer (0 when there is no row).
   std::int64_t query_int(std::string_view sql);
+  // How many prepared statements wait for reuse.
+  [[nodiscard]] std::size_t idle_statements() const;
 
  private:
+  // Distinct SQL texts kept at most; statements for others are finalized after use.
+  static constexpr std::size_t max_cached_sql = 256;
+
   sqlite3* db_ = nullptr;
+  std::map<std::string, std::vector<sqlite3_stmt*>, std::less<>> idle_;
 };
 
 class Statement {
  public:
+  // An uncached statement, finalized when destroyed.
   Statement(sqlite3* db, std::string_view sql);
   ~Statement();
   Statement(Statement&& other) noexcept;
@@ -72,8 +83,13 @@ class Statement {
   [[nodiscard]] std::vector<std::uint8_t> blob(int column) const;
 
  private:
+  friend class Connection;
+  // A compiled statement that goes back to `home` (a connection's idle list) when destroyed.
+  Statement(sqlite3* db, sqlite3_stmt* stmt, std::vector<sqlite3_stmt*>* home) : db_(db), stmt_(stmt), home_(home) {}
+
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  std::vector<sqlite3_stmt*>* home_ = nullptr;
 };
 
 }  // namespace sunkeep::storage

@@ -5,6 +5,7 @@
 #include "tests/support/fixtures.hpp"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 using namespace sunkeep;
 using namespace sunkeep::storage;
@@ -158,4 +159,45 @@ TEST_CASE("schema: the database runs in WAL mode with full sync") {
   REQUIRE(mode.step());
   CHECK(mode.text(0) == "wal");
   CHECK(d.db.query_int("PRAGMA synchronous") == 2);
+}
+
+namespace {
+// Whether any statement of the connection is part-way through its rows (holding a read transaction).
+bool any_statement_busy(Connection& db) {
+  for (sqlite3_stmt* s = sqlite3_next_stmt(db.handle(), nullptr); s != nullptr; s = sqlite3_next_stmt(db.handle(), s)) {
+    if (sqlite3_stmt_busy(s)) return true;
+  }
+  return false;
+}
+}  // namespace
+
+TEST_CASE("sqlite: a statement is kept for reuse - reset, its bindings cleared, holding no read transaction") {
+  Db d;
+  d.db.exec("CREATE TABLE t(x INTEGER); INSERT INTO t VALUES (1), (2), (3)");
+  const std::string_view sql = "SELECT x FROM t WHERE x >= ?1 ORDER BY x";
+  const std::size_t idle_before = d.db.idle_statements();
+  {
+    auto first = d.db.prepare(sql);
+    first.bind(1, std::int64_t{2});
+    REQUIRE(first.step());
+    CHECK(first.int64(0) == 2);
+    CHECK(any_statement_busy(d.db));
+  }  // dropped part-way through its rows
+  CHECK(d.db.idle_statements() == idle_before + 1);
+  CHECK_FALSE(any_statement_busy(d.db));
+  {
+    auto again = d.db.prepare(sql);
+    CHECK(d.db.idle_statements() == idle_before);  // the kept one, not a new one
+    CHECK_FALSE(again.step());                     // x >= NULL: the old binding is gone
+    again.reset();
+    again.bind(1, std::int64_t{3});
+    REQUIRE(again.step());
+    CHECK(again.int64(0) == 3);
+    auto second = d.db.prepare(sql);  // the same SQL while the first is in use: its own statement
+    second.bind(1, std::int64_t{1});
+    REQUIRE(second.step());
+    CHECK(second.int64(0) == 1);
+    CHECK_FALSE(again.step());
+  }
+  CHECK(d.db.idle_statements() == idle_before + 2);
 }
