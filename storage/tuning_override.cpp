@@ -1,6 +1,7 @@
 // Parses SUNKEEP_WRITER_TUNING entries onto a WriterTuning (tuning_override.hpp).
 #include "storage/tuning_override.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,12 @@ void apply(WriterTuning& tuning, std::string_view entry) {
     tuning.wal_restart_bytes = value;
   } else if (key == "wal_limit_bytes") {
     tuning.wal_limit_bytes = value;
+  } else if (key == "drain_pause_factor") {
+    tuning.drain_pause_factor = static_cast<int>(std::min<std::uint64_t>(value, 1000));
+  } else if (key == "checkpoint_interval_ms") {
+    tuning.checkpoint_interval = std::chrono::milliseconds(value);
+  } else if (key == "short_checkpoint_ms") {
+    tuning.short_checkpoint = std::chrono::milliseconds(value);
   } else {
     throw std::invalid_argument("unknown key \"" + std::string(key) + "\"");
   }

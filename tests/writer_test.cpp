@@ -236,13 +236,17 @@ TEST_CASE("writer: checkpoints run beside the writer; the WAL is restarted, or t
 TEST_CASE("writer: tuning overrides for tests and benchmarks set the named fields and name what they cannot use") {
   const WriterTuning tuning = override_tuning(
       {}, "drain_interval_ms=250,drain_threshold=5000,drain_slice_points=100,batch_delete_step=50,"
-          "wal_restart_bytes=524288,wal_limit_bytes=4194304");
+          "wal_restart_bytes=524288,wal_limit_bytes=4194304,drain_pause_factor=7,checkpoint_interval_ms=900,"
+          "short_checkpoint_ms=5");
   CHECK(tuning.drain_interval == std::chrono::milliseconds(250));
   CHECK(tuning.drain_threshold == 5000);
   CHECK(tuning.drain_slice_points == 100);
   CHECK(tuning.batch_delete_step == 50);
   CHECK(tuning.wal_restart_bytes == 524288);
   CHECK(tuning.wal_limit_bytes == 4194304);
+  CHECK(tuning.drain_pause_factor == 7);
+  CHECK(tuning.checkpoint_interval == std::chrono::milliseconds(900));
+  CHECK(tuning.short_checkpoint == std::chrono::milliseconds(5));
   CHECK(tuning.max_batch == WriterTuning{}.max_batch);  // the rest keep their defaults
   CHECK(override_tuning({}, "").drain_interval == WriterTuning{}.drain_interval);
   CHECK_THROWS_WITH(override_tuning({}, "drain_interval_ms=250,drain_pause=2"), "unknown key \"drain_pause\"");
