@@ -91,12 +91,22 @@ void Writer::stop() {
 }
 
 void Writer::run_checkpoints() {
+  std::uint64_t commits_passed = 0;  // wal_commits_ when the last pass began
   std::unique_lock lock(mutex_);
-  while (!checkpoint_wake_.wait_for(lock, tuning_.checkpoint_interval, [this] { return stopping_; })) {
+  while (!stopping_) {
+    // Idle, the thread sleeps until a commit wakes it (on_wal_commit), or a second should it
+    // miss that notice (the writer does not take the mutex to give it).
+    checkpoint_wake_.wait_for(lock, std::chrono::seconds(1),
+                              [&] { return stopping_ || wal_commits_.load() != commits_passed; });
+    if (stopping_ || wal_commits_.load() == commits_passed) continue;
+    // Then the commits of one interval gather into the pass.
+    if (checkpoint_wake_.wait_for(lock, tuning_.checkpoint_interval, [this] { return stopping_; })) break;
+    commits_passed = wal_commits_.load();
     lock.unlock();
     checkpoint_pass();
     checkpoint_passed_ = true;
     lock.lock();
+    ++stats_.checkpoint_passes;
   }
 }
 
@@ -117,7 +127,10 @@ void Writer::checkpoint_pass() {
 }
 
 int Writer::on_wal_commit(void* writer, sqlite3*, const char*, int pages) {
-  static_cast<Writer*>(writer)->wal_pages_ = static_cast<std::uint64_t>(pages);
+  auto* self = static_cast<Writer*>(writer);
+  self->wal_pages_ = static_cast<std::uint64_t>(pages);
+  ++self->wal_commits_;
+  self->checkpoint_wake_.notify_one();
   return SQLITE_OK;
 }
 

@@ -54,6 +54,7 @@ struct WriterStats {
   std::uint64_t samples_drained = 0;
   std::uint64_t drain_steps_shared = 0;  // drain steps written inside a group commit's transaction
   std::uint64_t wal_restarts = 0;  // times the writer copied the rest of the log for a restart
+  std::uint64_t checkpoint_passes = 0;  // of the checkpoint thread (none while nothing commits)
 };
 
 // How the writer batches work; the defaults are the server's (tests shorten the drain).
@@ -73,7 +74,12 @@ struct WriterTuning {
   // The drained batches are then deleted this many a step, likewise (a minute of
   // a fleet's batches in one DELETE held acks for 110 ms: 48,000 batches, measured).
   std::size_t batch_delete_step = 2'000;
-  std::chrono::milliseconds checkpoint_interval{200};
+  // The checkpoint thread copies the log into the database file this often. Each pass ends with
+  // an fsync of the file, and the bigger its burst of writes, the longer the writer's COMMITs wait
+  // behind it on the disk: at 1,000 devices × 1/s over 75 s the ack p99 was 28-31 ms at 1 s,
+  // 22-25 ms at 200 ms, 14-18 at 100, 10-12 at 50, 8.5-8.9 at 20 and 7.7-9.4 at 10 (measured),
+  // with the same throughput in a closed loop.
+  std::chrono::milliseconds checkpoint_interval{20};
   // Closed hours of samples, frames and record keys are packed this often (Writer::compact).
   std::chrono::milliseconds compaction_interval{30'000};
   // Once the log holds this much, the writer, right after a pass of the checkpoint thread, copies
@@ -194,7 +200,7 @@ class Writer {
   std::chrono::steady_clock::time_point next_drain_step_;  // drain_pause_factor after the last step
   mutable std::mutex mutex_;
   std::condition_variable wake_;             // the writer thread
-  std::condition_variable checkpoint_wake_;  // the checkpoint thread (only to stop it)
+  std::condition_variable checkpoint_wake_;  // the checkpoint thread: a commit, or stopping
   std::deque<Pending> queue_;
   bool stopping_ = false;
   WriterStats stats_;
@@ -206,6 +212,7 @@ class Writer {
   std::uint64_t page_size_ = 4096;
   std::uint64_t wal_pages_ = 0;                // in the log after the last commit (on_wal_commit)
   std::atomic<bool> checkpoint_passed_{false};  // set by the checkpoint thread after each pass
+  std::atomic<std::uint64_t> wal_commits_{0};   // so far (on_wal_commit): an idle checkpoint thread sleeps
 };
 
 }  // namespace sunkeep::storage

@@ -183,7 +183,7 @@ TEST_CASE("writer: a failed job's samples are neither stored nor shown, and the 
   CHECK(reader.raw_points(series->id, {t0, t0 + 60'000}) == std::vector<Point>{{t0, 0.0}, {t0 + 20'000, 2.0}});
 }
 
-TEST_CASE("writer: checkpoints run beside the writer; the WAL is restarted, or truncated once it outgrows its limit") {
+TEST_CASE("writer: checkpoints run beside the writer - the WAL is restarted, or truncated once it outgrows its limit") {
   test::TempDir dir;
   const std::string path = dir.file("w.db");
   const auto file_size = [](const std::string& file) {
@@ -199,6 +199,27 @@ TEST_CASE("writer: checkpoints run beside the writer; the WAL is restarted, or t
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     CHECK(file_size(path) > before);
+  }
+  SUBCASE("an idle checkpoint thread makes no passes until something is committed") {
+    Writer writer(path, {.checkpoint_interval = std::chrono::milliseconds(5)});
+    for (const auto& ec : commit_all(writer, record_jobs())) CHECK_FALSE(ec);
+    std::uint64_t passes = 0;
+    for (int attempt = 0; attempt < 200 && passes == 0; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      passes = writer.stats().checkpoint_passes;
+    }
+    REQUIRE(passes > 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the last commits' pass, if not yet
+    passes = writer.stats().checkpoint_passes;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // 60 intervals, nothing committed
+    CHECK(writer.stats().checkpoint_passes == passes);
+    std::vector<Writer::Job> one;
+    one.push_back(record_job(1000));
+    CHECK_FALSE(commit_all(writer, std::move(one))[0]);
+    for (int attempt = 0; attempt < 200 && writer.stats().checkpoint_passes == passes; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(writer.stats().checkpoint_passes > passes);  // woken by the commit
   }
   SUBCASE("with no checkpoint thread to speak of, the writer bounds the WAL itself") {
     Writer writer(path, {.checkpoint_interval = std::chrono::hours(1), .wal_limit_bytes = 64 * 1024});
