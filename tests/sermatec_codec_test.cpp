@@ -100,7 +100,7 @@ TEST_CASE("sermatec checksum: the spec's worked examples") {
   CHECK(checksum(d) == 0xcd);
 }
 
-TEST_CASE("sermatec frames: every captured dump parses; the anonymised 0x98 is flagged") {
+TEST_CASE("sermatec frames: every captured dump parses - the anonymised 0x98 is flagged") {
   std::istringstream lines(test::fixture("sermatec/dumps/all_frames.hex.txt"));
   std::string name;
   std::string hex;
