@@ -86,6 +86,7 @@ void Writer::stop() {
   }
   wake_.notify_all();
   checkpoint_wake_.notify_all();
+  commit_wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
 }
@@ -96,8 +97,8 @@ void Writer::run_checkpoints() {
   while (!stopping_) {
     // Idle, the thread sleeps until a commit wakes it (on_wal_commit), or a second should it
     // miss that notice (the writer does not take the mutex to give it).
-    checkpoint_wake_.wait_for(lock, std::chrono::seconds(1),
-                              [&] { return stopping_ || wal_commits_.load() != commits_passed; });
+    commit_wake_.wait_for(lock, std::chrono::seconds(1),
+                          [&] { return stopping_ || wal_commits_.load() != commits_passed; });
     if (stopping_ || wal_commits_.load() == commits_passed) continue;
     // Then the commits of one interval gather into the pass.
     if (checkpoint_wake_.wait_for(lock, tuning_.checkpoint_interval, [this] { return stopping_; })) break;
@@ -130,7 +131,7 @@ int Writer::on_wal_commit(void* writer, sqlite3*, const char*, int pages) {
   auto* self = static_cast<Writer*>(writer);
   self->wal_pages_ = static_cast<std::uint64_t>(pages);
   ++self->wal_commits_;
-  self->checkpoint_wake_.notify_one();
+  self->commit_wake_.notify_one();
   return SQLITE_OK;
 }
 

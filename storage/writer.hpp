@@ -200,7 +200,10 @@ class Writer {
   std::chrono::steady_clock::time_point next_drain_step_;  // drain_pause_factor after the last step
   mutable std::mutex mutex_;
   std::condition_variable wake_;             // the writer thread
-  std::condition_variable checkpoint_wake_;  // the checkpoint thread: a commit, or stopping
+  std::condition_variable checkpoint_wake_;  // the checkpoint thread, between passes: stopping
+  // The checkpoint thread, idle: the next commit. Its own, so that the commits during the wait
+  // between passes (one a millisecond under load) do not wake the thread each time.
+  std::condition_variable commit_wake_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
   WriterStats stats_;
