@@ -178,7 +178,12 @@ void Writer::enqueue(Job job, std::unique_ptr<CompletionBase> completion) {
       return;
     }
   }
-  completion->complete(boost::asio::error::operation_aborted);
+  complete({std::move(job), std::move(completion), boost::asio::error::operation_aborted});
+}
+
+void Writer::complete(Pending&& pending) {
+  CompletionBase& completion = *pending.completion;
+  completion.post(std::move(pending));
 }
 
 void Writer::run() {
@@ -196,7 +201,7 @@ void Writer::run() {
     }
     if (!batch.empty()) {
       commit_batch(batch);
-      for (auto& pending : batch) pending.completion->complete(pending.result);
+      for (auto& pending : batch) complete(std::move(pending));
       batch.clear();
     } else if (drain_step_due(std::chrono::steady_clock::now())) {
       // No group commit to ride in this turn: the drain step takes a transaction of its own.

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -181,6 +182,25 @@ TEST_CASE("writer: a failed job's samples are neither stored nor shown, and the 
   const auto series = reader.series(1, "Pbat");
   REQUIRE(series);
   CHECK(reader.raw_points(series->id, {t0, t0 + 60'000}) == std::vector<Point>{{t0, 0.0}, {t0 + 20'000, 2.0}});
+}
+
+TEST_CASE("writer: a job is freed on the thread that runs its completion, not the writer's") {
+  // What a session's thread allocated is freed there: glibc's free() from another thread takes
+  // that thread's arena lock, which held the writer under load (writer.hpp).
+  struct Tracker {
+    std::atomic<std::thread::id>* freed_on;
+    ~Tracker() { *freed_on = std::this_thread::get_id(); }
+  };
+  test::TempDir dir;
+  Writer writer(dir.file("w.db"));
+  std::atomic<std::thread::id> freed_on;
+  std::shared_ptr<Tracker> tracker(new Tracker{&freed_on});
+  std::vector<Writer::Job> jobs;
+  jobs.push_back([tracker](Store& store) { record_job(0)(store); });
+  tracker.reset();
+  const auto results = commit_all(writer, std::move(jobs));
+  CHECK_FALSE(results[0]);
+  CHECK(freed_on.load() == std::this_thread::get_id());
 }
 
 TEST_CASE("writer: checkpoints run beside the writer - the WAL is restarted, or truncated once it outgrows its limit") {
