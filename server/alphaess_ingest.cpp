@@ -40,14 +40,17 @@ void store_record(Context& c, const TelemetryRecord& record, PreparedRecord& pre
   const auto known_offset = c.store.clock_offset(device);
   const UtcMillis utc = c.in.zone->to_utc(record.device_time, c.in.received + known_offset.value_or(0));
 
-  const auto outcome = c.store.insert_record({.device = device,
-                                              .kind = static_cast<int>(record.kind),
-                                              .device_time = record.device_time.to_device_string(),
-                                              .utc = utc,
-                                              .received = c.in.received,
-                                              .frame = c.frame_id,
-                                              .fields_hash = prepared.fields_hash,
-                                              .samples = std::move(prepared.samples)});
+  storage::RecordRow row{.device = device,
+                         .kind = static_cast<int>(record.kind),
+                         .device_time = record.device_time.to_device_string(),
+                         .utc = utc,
+                         .received = c.in.received,
+                         .frame = c.frame_id,
+                         .fields_hash = prepared.fields_hash,
+                         .samples = std::move(prepared.samples)};
+  const auto outcome = c.store.insert_record(row);
+  // Back with the job, so that the session's thread, which allocated them, frees them too.
+  prepared.samples = std::move(row.samples);
   switch (outcome) {
     case storage::InsertOutcome::inserted: ++c.out.inserted; break;
     case storage::InsertOutcome::duplicate: ++c.out.duplicates; break;

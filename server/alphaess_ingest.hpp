@@ -50,7 +50,7 @@ struct AlphaEssIngestResult {
   std::vector<std::string> foreign_serials;    // records stored under an SN other than the connection's
 };
 
-// Moves the prepared samples into storage.
+// Stores the frame, its reply and what the message holds.
 void ingest_alphaess(storage::Store& store, AlphaEssIngest& in, AlphaEssIngestResult& out);
 
 // Archives a frame sunkeep sends on its own initiative (Resume) and records the command.
