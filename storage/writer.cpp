@@ -6,9 +6,13 @@
 #include <boost/asio/error.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 namespace sunkeep::storage {
 
@@ -26,6 +30,8 @@ std::unique_ptr<Connection> open_database(const std::string& path) {
 Writer::Writer(const std::string& path, WriterTuning tuning)
     : tuning_(tuning), db_(open_database(path)), store_(std::make_unique<Store>(*db_, &recent_)), path_(path) {
   recover();
+  // COMMIT writes the log without syncing it; the sync thread syncs it before any ack.
+  db_->exec("PRAGMA synchronous = NORMAL");
   // Checkpoints run on checkpoint_thread_; this hook (which replaces SQLite's automatic
   // checkpoints) only counts the pages in the log after each commit, for restart_wal().
   sqlite3_wal_hook(db_->handle(), &Writer::on_wal_commit, this);
@@ -36,6 +42,7 @@ Writer::Writer(const std::string& path, WriterTuning tuning)
   const auto now = std::chrono::steady_clock::now();
   next_drain_ = now + tuning_.drain_interval;
   next_compaction_ = now + tuning_.compaction_interval;
+  sync_thread_ = std::thread([this] { run_syncs(); });
   thread_ = std::thread([this] { run(); });
 }
 
@@ -88,7 +95,59 @@ void Writer::stop() {
   checkpoint_wake_.notify_all();
   commit_wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(mutex_);
+    writer_ended_ = true;  // its last batches are with the sync thread
+  }
+  sync_wake_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
   if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
+  if (log_fd_ >= 0) ::close(log_fd_);
+  log_fd_ = -1;
+}
+
+void Writer::run_syncs() {
+  std::deque<Pending> committed;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    sync_wake_.wait(lock, [this] { return writer_ended_ || !unsynced_.empty(); });
+    if (unsynced_.empty()) break;  // the writer has ended and everything it committed is done
+    committed.swap(unsynced_);
+    lock.unlock();
+    const bool durable = sync_log();
+    lock.lock();
+    ++(durable ? stats_.log_syncs : stats_.failed_log_syncs);
+    lock.unlock();
+    for (auto& pending : committed) {
+      if (!durable && !pending.result) pending.result = make_error_code(boost::system::errc::io_error);
+      complete(std::move(pending));
+    }
+    committed.clear();
+    lock.lock();
+  }
+}
+
+bool Writer::sync_log() {
+  if (log_fd_ < 0) log_fd_ = open_log();
+  if (log_fd_ >= 0 && ::fdatasync(log_fd_) == 0) return true;
+  spdlog::error("syncing {}-wal failed ({}): the jobs of its last commits are not acknowledged", path_,
+                std::strerror(errno));
+  return false;
+}
+
+int Writer::open_log() const {
+  // The log exists: the writer has committed before its first sync. Its directory entry is
+  // synced once, as SQLite does when it syncs a new log itself.
+  const std::filesystem::path log = path_ + "-wal";
+  const int fd = ::open(log.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fd;
+  const auto folder = log.parent_path();
+  const int folder_fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder_fd >= 0) {
+    ::fsync(folder_fd);
+    ::close(folder_fd);
+  }
+  return fd;
 }
 
 void Writer::run_checkpoints() {
@@ -201,7 +260,11 @@ void Writer::run() {
     }
     if (!batch.empty()) {
       commit_batch(batch);
-      for (auto& pending : batch) complete(std::move(pending));
+      {
+        std::lock_guard lock(mutex_);
+        for (auto& pending : batch) unsynced_.push_back(std::move(pending));
+      }
+      sync_wake_.notify_one();
       batch.clear();
     } else if (drain_step_due(std::chrono::steady_clock::now())) {
       // No group commit to ride in this turn: the drain step takes a transaction of its own.

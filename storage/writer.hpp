@@ -1,7 +1,13 @@
 // The single database writer: one thread owns the write connection and runs every session's
 // storage job in shared transactions (group commit). A job's completion handler runs, on the
-// caller's executor, only after the COMMIT holding that job has returned with full sync, so a
-// session that acks on completion never acks what is not on disk.
+// caller's executor, only after the COMMIT holding that job has returned and the log holding it
+// has been synced, so a session that acks on completion never acks what is not on disk.
+//
+// The sync is the sync thread's: COMMIT only writes the log (synchronous = NORMAL), and while
+// the sync thread waits for the disk to sync the log, the writer already runs the next batch.
+// One sync covers every batch committed before it began. WAL mode keeps the database
+// consistent when power fails before a sync (the commits after the last one are rolled back);
+// those commits were not acknowledged. Readers may see a commit before its sync.
 //
 // Back-pressure: sessions wait for their job before reading more, so the queue never holds more
 // than one job per open connection; a slow disk delays acks and never drops work.
@@ -55,6 +61,8 @@ struct WriterStats {
   std::uint64_t drain_steps_shared = 0;  // drain steps written inside a group commit's transaction
   std::uint64_t wal_restarts = 0;  // times the writer copied the rest of the log for a restart
   std::uint64_t checkpoint_passes = 0;  // of the checkpoint thread (none while nothing commits)
+  std::uint64_t log_syncs = 0;          // of the sync thread, each before the acks of the batches it covers
+  std::uint64_t failed_log_syncs = 0;   // their batches' jobs fail (not acknowledged)
 };
 
 // How the writer batches work; the defaults are the server's (tests shorten the drain).
@@ -192,6 +200,12 @@ class Writer {
   [[nodiscard]] bool drain_step_due(std::chrono::steady_clock::time_point now) const;
   DrainStep write_drain_step();
   void finish_drain_step(const DrainStep& step);
+  // The sync thread: syncs the log for the committed batches, then completes their jobs.
+  void run_syncs();
+  // False (logged) when the log could not be synced.
+  bool sync_log();
+  // The WAL file opened for syncing, -1 (errno set) when it cannot be.
+  [[nodiscard]] int open_log() const;
   void run_checkpoints();
   void checkpoint_pass();
   // After each commit: restart the log (restart_wal) or truncate an outgrown one.
@@ -217,11 +231,16 @@ class Writer {
   std::condition_variable commit_wake_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
+  std::condition_variable sync_wake_;  // the sync thread: committed batches, or the writer has ended
+  std::deque<Pending> unsynced_;       // jobs committed and not yet synced (their results set)
+  bool writer_ended_ = false;
+  int log_fd_ = -1;                    // the WAL file, opened for syncing at the first sync
   WriterStats stats_;
   std::thread thread_;
   std::string path_;
   std::unique_ptr<Connection> checkpoint_db_;
   std::thread checkpoint_thread_;
+  std::thread sync_thread_;
   std::uint64_t commits_since_wal_check_ = 0;
   std::uint64_t page_size_ = 4096;
   std::uint64_t wal_pages_ = 0;                // in the log after the last commit (on_wal_commit)

@@ -184,6 +184,28 @@ TEST_CASE("writer: a failed job's samples are neither stored nor shown, and the 
   CHECK(reader.raw_points(series->id, {t0, t0 + 60'000}) == std::vector<Point>{{t0, 0.0}, {t0 + 20'000, 2.0}});
 }
 
+TEST_CASE("writer: a job completes only after the log holding its commit is synced") {
+  test::TempDir dir;
+  Writer writer(dir.file("w.db"));
+  boost::asio::io_context io;
+  std::vector<WriterStats> at_completion;
+  for (int i = 0; i < 3; ++i) {
+    writer.async_commit(record_job(i), boost::asio::bind_executor(io, [&](boost::system::error_code ec) {
+                          CHECK_FALSE(ec);
+                          at_completion.push_back(writer.stats());
+                        }));
+    io.restart();
+    io.run();  // one commit and its sync after another
+  }
+  REQUIRE(at_completion.size() == 3);
+  for (std::size_t i = 0; i < at_completion.size(); ++i) {
+    CAPTURE(i);
+    CHECK(at_completion[i].transactions == i + 1);
+    CHECK(at_completion[i].log_syncs == i + 1);
+  }
+  CHECK(writer.stats().failed_log_syncs == 0);
+}
+
 TEST_CASE("writer: a job is freed on the thread that runs its completion, not the writer's") {
   // What a session's thread allocated is freed there: glibc's free() from another thread takes
   // that thread's arena lock, which held the writer under load (writer.hpp).
