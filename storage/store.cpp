@@ -132,9 +132,17 @@ FrameId Store::next_frame_id() {
   return ++*next_frame_id_;
 }
 
-std::int64_t Store::series_id(DeviceId device, const Sample& sample) {
-  auto& known = series_cache_[device];
-  if (auto it = known.find(sample.name); it != known.end()) return it->second;
+std::int64_t Store::series_id(DeviceId device, KnownSeries& known, std::size_t position, const Sample& sample) {
+  auto& order = known.by_position;
+  if (position < order.size() && order[position].first == sample.name) return order[position].second;
+  const std::int64_t id = series_id_by_name(device, known, sample);
+  if (position >= order.size()) order.resize(position + 1);
+  order[position] = {sample.name, id};
+  return id;
+}
+
+std::int64_t Store::series_id_by_name(DeviceId device, KnownSeries& known, const Sample& sample) {
+  if (auto it = known.by_name.find(sample.name); it != known.by_name.end()) return it->second;
   find_series_.bind(1, device).bind(2, sample.name);
   std::int64_t id = 0;
   if (find_series_.step()) {
@@ -146,7 +154,7 @@ std::int64_t Store::series_id(DeviceId device, const Sample& sample) {
         .bind(4, std::int64_t{sample.canonical ? 1 : 0}).run();
     id = db_.last_insert_rowid();
   }
-  known.emplace(sample.name, id);
+  known.by_name.emplace(sample.name, id);
   return id;
 }
 
@@ -187,8 +195,9 @@ void Store::insert_samples(DeviceId device, UtcMillis t, std::span<const Sample>
   if (samples.empty()) return;
   std::vector<SeriesValue> values;
   values.reserve(samples.size());
+  auto& known = series_cache_[device];
   for (const auto& sample : samples) {
-    values.push_back({series_id(device, sample), sample.value});
+    values.push_back({series_id(device, known, values.size(), sample), sample.value});
     if (recent_) pending_.push_back({values.back().series, {t, sample.value}});
   }
   insert_batch_.bind(1, std::int64_t{t}).bind(2, std::span<const std::uint8_t>(encode_batch(values))).run();

@@ -167,7 +167,15 @@ class Store {
   void drop_caches();
 
  private:
-  std::int64_t series_id(DeviceId device, const Sample& sample);
+  // A device's series ids by name, and by position in the samples of its last record: the next
+  // record usually names the same series in the same order, and comparing one name is cheaper
+  // than hashing it (the hash table's lookups were 7 % of the writer's time at 1,000 devices).
+  struct KnownSeries {
+    std::unordered_map<std::string, std::int64_t> by_name;
+    std::vector<std::pair<std::string, std::int64_t>> by_position;
+  };
+  std::int64_t series_id(DeviceId device, KnownSeries& known, std::size_t position, const Sample& sample);
+  std::int64_t series_id_by_name(DeviceId device, KnownSeries& known, const Sample& sample);
   // The id for the next archived frame: above every id ever given, packed or not.
   FrameId next_frame_id();
   // The fields hash of the record with this key if its hour is packed and holds it.
@@ -195,7 +203,7 @@ class Store {
   Statement latest_record_;
   Statement rejection_;
   Statement rows_to_compact_, block_data_, put_block_, put_block_data_, delete_rows_;
-  std::unordered_map<DeviceId, std::unordered_map<std::string, std::int64_t>> series_cache_;
+  std::unordered_map<DeviceId, KnownSeries> series_cache_;
   std::map<std::pair<std::string, std::string>, DeviceId> device_cache_;
   std::map<DeviceId, std::deque<std::int64_t>> clock_cache_;
   std::vector<SeriesPoint> pending_;  // samples of this transaction, published after COMMIT

@@ -49,6 +49,37 @@ TEST_CASE("store: a record is stored once - a repeat is a duplicate / a differin
   CHECK(d.db.query_int("SELECT canonical FROM series WHERE name = 'battery_power'") == 1);
 }
 
+TEST_CASE("store: each sample goes to the series it names, whatever its position in the record") {
+  Db d;
+  Store store(d.db);
+  const DeviceId dev = store.upsert_device("alphaess", "AL1", 1000, "127.0.0.1:1");
+  const DeviceId other = store.upsert_device("alphaess", "AL2", 1000, "127.0.0.1:2");
+  auto at = [](DeviceId device, int second, std::vector<Sample> samples) {
+    RecordRow row = record(device, "{}", std::move(samples));
+    row.device_time = "2024/03/03 22:05:" + std::to_string(10 + second);
+    row.utc += second * 1000;
+    return row;
+  };
+  store.insert_record(at(dev, 0, {{"A", "W", 1, false}, {"B", "W", 2, false}}));
+  store.insert_record(at(dev, 1, {{"B", "W", 3, false}, {"A", "W", 4, false}}));  // the same names, swapped
+  store.insert_record(at(dev, 2, {{"C", "W", 5, false}, {"A", "W", 6, false}}));  // a new one first
+  store.insert_record(at(dev, 3, {{"A", "W", 7, false}, {"B", "W", 8, false}, {"C", "W", 9, false}}));
+  store.insert_record(at(other, 0, {{"A", "W", 10, false}}));  // the same name, another device
+  CHECK(store.move_batches_to_samples(10) == 5);
+  auto values_of = [&](DeviceId device, const char* name) {
+    auto s = d.db.prepare("SELECT group_concat(value, ',') FROM (SELECT value FROM sample JOIN series ON series.id = "
+                          "series_id WHERE device_id = ?1 AND name = ?2 ORDER BY t_ms)");
+    s.bind(1, device).bind(2, std::string(name));
+    REQUIRE(s.step());
+    return s.text(0);
+  };
+  CHECK(values_of(dev, "A") == "1.0,4.0,6.0,7.0");
+  CHECK(values_of(dev, "B") == "2.0,3.0,8.0");
+  CHECK(values_of(dev, "C") == "5.0,9.0");
+  CHECK(values_of(other, "A") == "10.0");
+  CHECK(d.db.query_int("SELECT count(*) FROM series") == 4);
+}
+
 TEST_CASE("store: EventLog entries are deduplicated on (device / time / code) - messages are not") {
   Db d;
   Store store(d.db);
