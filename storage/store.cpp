@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <tuple>
 
 namespace sunkeep::storage {
@@ -19,6 +21,8 @@ Store::Store(Connection& db, RecentSamples* recent)
       insert_device_(db.prepare(
           "INSERT INTO device (vendor, serial, first_seen_ms, last_seen_ms, peer) VALUES (?1, ?2, ?3, ?3, ?4)")),
       touch_device_(db.prepare("UPDATE device SET last_seen_ms = max(last_seen_ms, ?2), peer = ?3 WHERE id = ?1")),
+      touch_device_and_clock_(db.prepare("UPDATE device SET last_seen_ms = max(last_seen_ms, ?2), peer = ?3, "
+                                         "clock_samples = ?4, clock_offset_ms = ?5 WHERE id = ?1")),
       set_info_(db.prepare(
           "UPDATE device SET model = coalesce(?2, model), firmware = coalesce(?3, firmware) WHERE id = ?1")),
       insert_frame_(db.prepare(
@@ -278,17 +282,37 @@ std::int64_t Store::move_batches_to_samples(std::int64_t max_batches) {
 }
 
 void Store::flush_device_state() {
+  // A device usually has both a new last-seen time and a new clock sample: one UPDATE for both.
   for (const auto& [device, seen] : unsaved_seen_) {
-    touch_device_.bind(1, device).bind(2, std::int64_t{seen.when}).bind(3, seen.peer).run();
+    const auto clock = unsaved_clocks_.erase(device) > 0 ? saved_clock(device) : std::nullopt;
+    Statement& update = clock ? touch_device_and_clock_ : touch_device_;
+    update.bind(1, device).bind(2, std::int64_t{seen.when}).bind(3, seen.peer);
+    if (clock) update.bind(4, clock->samples_json).bind(5, clock->offset);
+    update.run();
   }
   unsaved_seen_.clear();
   for (const DeviceId device : unsaved_clocks_) {
-    const auto& samples = clock_samples(device);
-    if (samples.empty()) continue;
-    const std::int64_t offset = *std::max_element(samples.begin(), samples.end());
-    save_clock_.bind(1, device).bind(2, nlohmann::json(samples).dump()).bind(3, offset).run();
+    if (const auto clock = saved_clock(device)) {
+      save_clock_.bind(1, device).bind(2, clock->samples_json).bind(3, clock->offset).run();
+    }
   }
   unsaved_clocks_.clear();
+}
+
+std::optional<Store::SavedClock> Store::saved_clock(DeviceId device) {
+  const auto& samples = clock_samples(device);
+  if (samples.empty()) return std::nullopt;
+  // A JSON array of integers, built without a JSON document: it is saved for every device in
+  // every commit.
+  std::string json = "[";
+  std::array<char, 24> digits{};
+  for (const std::int64_t sample : samples) {
+    if (json.size() > 1) json += ',';
+    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), sample).ptr;
+    json.append(digits.data(), end);
+  }
+  json += ']';
+  return SavedClock{std::move(json), *std::max_element(samples.begin(), samples.end())};
 }
 
 bool Store::insert_event(const EventRow& event) {

@@ -183,6 +183,12 @@ class Store {
   void insert_sample_row(std::int64_t series, const Point& point);
   void write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows);
   std::deque<std::int64_t>& clock_samples(DeviceId device);
+  struct SavedClock {
+    std::string samples_json;
+    std::int64_t offset = 0;
+  };
+  // The device's clock samples as stored, with its offset; none without samples.
+  std::optional<SavedClock> saved_clock(DeviceId device);
 
   struct Seen {
     UtcMillis when = 0;
@@ -191,7 +197,7 @@ class Store {
 
   Connection& db_;
   RecentSamples* recent_;
-  Statement find_device_, insert_device_, touch_device_, set_info_;
+  Statement find_device_, insert_device_, touch_device_, touch_device_and_clock_, set_info_;
   Statement insert_frame_, insert_record_, find_record_fields_;
   Statement find_series_, insert_series_, insert_sample_;
   Statement insert_batch_, read_batches_, delete_batches_, newest_batch_;

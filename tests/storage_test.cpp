@@ -123,9 +123,19 @@ TEST_CASE("store: the clock offset is the maximum of the last 30 samples and sur
     CHECK(store.clock_offset(dev) == -2000);  // 1000 has left the window
     store.flush_device_state();
   }
-  Store reopened(d.db);
-  CHECK(reopened.clock_offset(dev) == -2000);
-  CHECK(d.db.query_int("SELECT clock_offset_ms FROM device") == -2000);
+  CHECK(d.db.query_int("SELECT json_array_length(clock_samples) FROM device") == 30);
+  CHECK(d.db.query_int("SELECT clock_samples LIKE '[-9000,-2000,%,-2000]' FROM device") == 1);
+  CHECK(d.db.query_int("SELECT last_seen_ms FROM device") == 1);  // saved with the samples
+  {
+    Store reopened(d.db);
+    CHECK(reopened.clock_offset(dev) == -2000);
+    CHECK(d.db.query_int("SELECT clock_offset_ms FROM device") == -2000);
+    reopened.add_clock_sample(dev, -1000);  // a sample without a new last-seen time
+    reopened.flush_device_state();
+  }
+  Store again(d.db);
+  CHECK(again.clock_offset(dev) == -1000);
+  CHECK(d.db.query_int("SELECT last_seen_ms FROM device") == 1);
 }
 
 TEST_CASE("store: the newest telemetry record across kinds") {
