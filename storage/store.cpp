@@ -137,16 +137,15 @@ FrameId Store::next_frame_id() {
 }
 
 std::int64_t Store::series_id(DeviceId device, KnownSeries& known, std::size_t position, const Sample& sample) {
-  auto& order = known.by_position;
-  if (position < order.size() && order[position].first == sample.name) return order[position].second;
-  const std::int64_t id = series_id_by_name(device, known, sample);
-  if (position >= order.size()) order.resize(position + 1);
-  order[position] = {sample.name, id};
-  return id;
+  std::uint32_t& at = known.by_position[position];
+  if (at >= known.series.size() || *known.series[at].first != sample.name) at = series_index(device, known, sample);
+  return known.series[at].second;
 }
 
-std::int64_t Store::series_id_by_name(DeviceId device, KnownSeries& known, const Sample& sample) {
-  if (auto it = known.by_name.find(sample.name); it != known.by_name.end()) return it->second;
+std::uint32_t Store::series_index(DeviceId device, KnownSeries& known, const Sample& sample) {
+  const std::string* name = &*series_names_.insert(sample.name).first;
+  const auto found = std::find_if(known.series.begin(), known.series.end(), [&](const auto& s) { return s.first == name; });
+  if (found != known.series.end()) return static_cast<std::uint32_t>(found - known.series.begin());
   find_series_.bind(1, device).bind(2, sample.name);
   std::int64_t id = 0;
   if (find_series_.step()) {
@@ -158,8 +157,8 @@ std::int64_t Store::series_id_by_name(DeviceId device, KnownSeries& known, const
         .bind(4, std::int64_t{sample.canonical ? 1 : 0}).run();
     id = db_.last_insert_rowid();
   }
-  known.by_name.emplace(sample.name, id);
-  return id;
+  known.series.emplace_back(name, id);
+  return static_cast<std::uint32_t>(known.series.size() - 1);
 }
 
 std::optional<std::int64_t> Store::packed_record_hash(const RecordRow& record) {
@@ -200,6 +199,7 @@ void Store::insert_samples(DeviceId device, UtcMillis t, std::span<const Sample>
   std::vector<SeriesValue> values;
   values.reserve(samples.size());
   auto& known = series_cache_[device];
+  if (known.by_position.size() < samples.size()) known.by_position.resize(samples.size(), UINT32_MAX);
   for (const auto& sample : samples) {
     values.push_back({series_id(device, known, values.size(), sample), sample.value});
     if (recent_) pending_.push_back({values.back().series, {t, sample.value}});
