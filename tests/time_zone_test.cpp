@@ -12,6 +12,12 @@ TEST_CASE("time zone: Sydney summer time") {
   const TimeZone sydney("Australia/Sydney");
   CHECK(sydney.to_utc({2021, 3, 24, 10, 2, 40}, 0) == 1616540560000);
   CHECK(format_rfc3339(1616540560000) == "2021-03-23T23:02:40Z");
+  CHECK(format_rfc3339(1616540560999) == "2021-03-23T23:02:40Z");
+  CHECK(format_rfc3339(0) == "1970-01-01T00:00:00Z");
+  CHECK(format_rfc3339(-1) == "1969-12-31T23:59:59Z");
+  CHECK(format_rfc3339(253402300799000) == "9999-12-31T23:59:59Z");
+  CHECK(format_rfc3339(253402300800000) == "10000-01-01T00:00:00Z");
+  CHECK(format_rfc3339(-62135596800000) == "0001-01-01T00:00:00Z");
   CHECK(sydney.to_local(1616540560000) == CivilTime{2021, 3, 24, 10, 2, 40});
 }
 
