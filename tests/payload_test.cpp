@@ -88,6 +88,10 @@ TEST_CASE("device times: the three formats and their validity") {
   CHECK_FALSE(parse_device_datetime("2021/03/24 24:00:00"));
   CHECK_FALSE(parse_device_datetime("2021/03/24 10:00:00 junk"));
   CHECK(CivilTime{2021, 3, 4, 1, 2, 3}.to_device_string() == "2021/03/04 01:02:03");
+  CHECK(CivilTime{1, 12, 31, 23, 59, 59}.to_device_string() == "0001/12/31 23:59:59");
+  CHECK(CivilTime{10000, 1, 1, 0, 0, 0}.to_device_string() == "10000/01/01 00:00:00");  // as snprintf
+  CHECK(CivilTime{2021, 100, 4, 1, 2, 3}.to_device_string() == "2021/100/04 01:02:03");
+  CHECK(CivilTime{2021, 3, 4, -1, 2, 3}.to_device_string() == "2021/03/04 -1:02:03");
 }
 
 TEST_CASE("messages: command 16 fixtures decode to one realtime record") {
