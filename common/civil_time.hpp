@@ -46,5 +46,7 @@ std::optional<CivilTime> parse_device_string(std::string_view text);
 
 // RFC 3339 UTC with Z, whole seconds: "2021-03-23T23:01:52Z".
 std::string format_rfc3339(UtcMillis t);
+// The same text appended to `out`, with no string of its own (a day of raw points has 8,640).
+void append_rfc3339(std::string& out, UtcMillis t);
 
 }  // namespace sunkeep

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <stdexcept>
+#include <string>
 
 using namespace sunkeep;
 
@@ -18,6 +19,10 @@ TEST_CASE("time zone: Sydney summer time") {
   CHECK(format_rfc3339(253402300799000) == "9999-12-31T23:59:59Z");
   CHECK(format_rfc3339(253402300800000) == "10000-01-01T00:00:00Z");
   CHECK(format_rfc3339(-62135596800000) == "0001-01-01T00:00:00Z");
+  std::string appended = "t=";
+  append_rfc3339(appended, 0);
+  append_rfc3339(appended, 253402300800000);
+  CHECK(appended == "t=1970-01-01T00:00:00Z10000-01-01T00:00:00Z");
   CHECK(sydney.to_local(1616540560000) == CivilTime{2021, 3, 24, 10, 2, 40});
 }
 
