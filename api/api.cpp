@@ -1,6 +1,7 @@
 // The HTTP API v1: routing, parameters, JSON and CSV rendering.
 #include "api/api.hpp"
 
+#include "api/number_text.hpp"
 #include "api/params.hpp"
 #include "common/hex.hpp"
 #include "protocol/alphaess/redaction.hpp"
@@ -9,8 +10,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <iterator>
 #include <map>
 #include <optional>
 
@@ -94,6 +93,14 @@ struct SeriesAnswer {
   std::optional<std::int64_t> step_s;
   std::vector<SeriesData> series;
 };
+
+// Room for a rendered series answer, so the body is not copied as it grows: a point
+// (`,["2024-06-01T00:00:10Z",-1234.5]`) takes about 36 bytes.
+std::size_t rendered_size_estimate(const SeriesAnswer& answer) {
+  std::size_t points = 0;
+  for (const auto& s : answer.series) points += s.points.size();
+  return 256 * (answer.series.size() + 1) + 40 * points;
+}
 
 // One request being answered.
 class Handler {
@@ -266,15 +273,20 @@ class Handler {
   Response series(const storage::DeviceRow& device) {
     const SeriesAnswer answer = collect_series(device);
     const auto text = [](const std::string& s) { return json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
-    std::string body = fmt::format(R"({{"device":{},"from":"{}","to":"{}","step_s":{},"series":[)", text(device_id(device)),
+    std::string body;
+    body.reserve(rendered_size_estimate(answer));
+    body += fmt::format(R"({{"device":{},"from":"{}","to":"{}","step_s":{},"series":[)", text(device_id(device)),
                                    format_rfc3339(answer.range.from), format_rfc3339(answer.range.to),
                                    answer.step_s ? std::to_string(*answer.step_s) : "null");
     for (std::size_t i = 0; i < answer.series.size(); ++i) {
       const auto& s = answer.series[i];
       body += fmt::format(R"({}{{"metric":{},"unit":{},"points":[)", i == 0 ? "" : ",", text(s.info.name), text(s.info.unit));
       for (std::size_t k = 0; k < s.points.size(); ++k) {
-        fmt::format_to(std::back_inserter(body), R"({}["{}",{}])", k == 0 ? "" : ",", format_rfc3339(s.points[k].t),
-                       s.points[k].value);
+        body += k == 0 ? "[\"" : ",[\"";
+        append_rfc3339(body, s.points[k].t);
+        body += "\",";
+        append_number(body, s.points[k].value);
+        body += ']';
       }
       body += "]}";
     }
@@ -297,9 +309,12 @@ class Handler {
     for (const auto& s : answer.series) csv += "," + s.info.name;
     csv += "\n";
     for (const auto& [t, values] : rows) {
-      csv += format_rfc3339(t);
-      for (const auto& v : values) csv += v ? fmt::format(",{}", *v) : ",";
-      csv += "\n";
+      append_rfc3339(csv, t);
+      for (const auto& v : values) {
+        csv += ',';
+        if (v) append_number(csv, *v);
+      }
+      csv += '\n';
     }
     return {200, "text/csv; charset=utf-8", std::move(csv), {}};
   }

@@ -1,6 +1,7 @@
 // The HTTP API v1 over real HTTP (interfaces.md §3), against a server fed by a simulated AlphaESS
 // device in Australia/Sydney time. Expected values and UTC times are worked out by hand:
 // Sydney is UTC+11 on 2024-03-03, so local 11:00:00 is 00:00:00Z.
+#include "api/number_text.hpp"
 #include "common/hex.hpp"
 #include "tests/support/checks.hpp"
 #include "tests/support/fake_device.hpp"
@@ -8,11 +9,15 @@
 #include "tests/support/test_server.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -143,6 +148,22 @@ TEST_CASE("api: buckets are aligned to the step and aggregate across bucket edge
   const json half = fed.get_json(std::string(device_path) + "/series?metric=Pbat&step=1800" + day);
   CHECK(half["series"][0]["points"] == points({{"2024-03-02T23:30:00Z", 100}, {"2024-03-03T00:00:00Z", 250},
                                                {"2024-03-03T00:30:00Z", 400}, {"2024-03-03T01:00:00Z", 500}}));
+}
+
+TEST_CASE("api: numbers are written as the shortest text that reads back the same value") {
+  const double values[] = {0.0, -0.0, 1.0, -1360.0, 50.5, 0.1, -1352.9, 1e-7, 1e16, 1e15 + 0.5, 123456789012345680.0,
+                           1.0 / 3, -2.2250738585072014e-308, 4.9e-324, -1.7976931348623157e308,
+                           std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
+  std::string text = "x";
+  for (const double v : values) {
+    const std::size_t start = text.size();
+    api::append_number(text, v);
+    const std::string written = text.substr(start);
+    CHECK(written == fmt::format("{}", v));
+    if (std::isfinite(v)) CHECK(std::strtod(written.c_str(), nullptr) == v);
+    text += ',';
+  }
+  CHECK(text.rfind("x0,-0,1,-1360,50.5,0.1,-1352.9,1e-07,", 0) == 0);
 }
 
 TEST_CASE("api: export.csv has the series' data as rows") {
