@@ -1,7 +1,6 @@
 // Parses SUNKEEP_WRITER_TUNING entries onto a WriterTuning (tuning_override.hpp).
 #include "storage/tuning_override.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <string>
@@ -37,7 +36,8 @@ void apply(WriterTuning& tuning, std::string_view entry) {
   } else if (key == "wal_limit_bytes") {
     tuning.wal_limit_bytes = value;
   } else if (key == "drain_pause_factor") {
-    tuning.drain_pause_factor = static_cast<int>(std::min<std::uint64_t>(value, 1000));
+    if (value > 1000) throw std::invalid_argument("bad value in \"" + std::string(entry) + "\": at most 1000");
+    tuning.drain_pause_factor = static_cast<int>(value);
   } else if (key == "checkpoint_interval_ms") {
     tuning.checkpoint_interval = std::chrono::milliseconds(value);
   } else if (key == "short_checkpoint_ms") {

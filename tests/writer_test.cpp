@@ -318,4 +318,6 @@ TEST_CASE("writer: tuning overrides for tests and benchmarks set the named field
   CHECK_THROWS_WITH(override_tuning({}, "drain_threshold=0"),
                     "bad value in \"drain_threshold=0\": a whole number above 0 is needed");
   CHECK_THROWS_WITH(override_tuning({}, "drain_threshold"), "\"drain_threshold\" is not key=value");
+  CHECK(override_tuning({}, "drain_pause_factor=1000").drain_pause_factor == 1000);
+  CHECK_THROWS_WITH(override_tuning({}, "drain_pause_factor=1001"), "bad value in \"drain_pause_factor=1001\": at most 1000");
 }
