@@ -210,15 +210,30 @@ void Store::insert_samples(DeviceId device, UtcMillis t, std::span<const Sample>
 void Store::begin_job() {
   savepoint_.run();
   job_start_ = pending_.size();
+  job_clock_changes_.clear();
 }
 
-void Store::end_job() { release_.run(); }
+void Store::end_job() {
+  release_.run();
+  job_clock_changes_.clear();
+}
 
 void Store::undo_job() {
   rollback_to_.run();
   release_.run();
   pending_.resize(job_start_);
-  drop_caches();
+  undo_clock_changes();
+  forget_ids();
+}
+
+void Store::undo_clock_changes() {
+  for (auto change = job_clock_changes_.rbegin(); change != job_clock_changes_.rend(); ++change) {
+    auto& samples = clock_cache_.at(change->device);
+    samples.pop_back();
+    if (change->dropped) samples.push_front(*change->dropped);
+    if (!change->was_unsaved) unsaved_clocks_.erase(change->device);
+  }
+  job_clock_changes_.clear();
 }
 
 void Store::discard_pending() { pending_.clear(); }
@@ -297,6 +312,7 @@ void Store::flush_device_state() {
     }
   }
   unsaved_clocks_.clear();
+  job_clock_changes_.clear();
 }
 
 std::optional<Store::SavedClock> Store::saved_clock(DeviceId device) {
@@ -369,14 +385,20 @@ std::deque<std::int64_t>& Store::clock_samples(DeviceId device) {
     }
   }
   load_clock_.reset();
+  while (samples.size() > clock_window) samples.pop_front();
   return clock_cache_.emplace(device, std::move(samples)).first->second;
 }
 
 std::int64_t Store::add_clock_sample(DeviceId device, std::int64_t offset_ms) {
   auto& samples = clock_samples(device);
+  ClockChange change{device, std::nullopt, unsaved_clocks_.contains(device)};
   samples.push_back(offset_ms);
-  while (samples.size() > clock_window) samples.pop_front();
+  if (samples.size() > clock_window) {
+    change.dropped = samples.front();
+    samples.pop_front();
+  }
   unsaved_clocks_.insert(device);
+  job_clock_changes_.push_back(change);
   return *std::max_element(samples.begin(), samples.end());
 }
 
@@ -455,11 +477,16 @@ PackStep Store::pack_archive(UtcMillis cutoff) {
 }
 
 void Store::drop_caches() {
+  forget_ids();
+  clock_cache_.clear();
+  job_clock_changes_.clear();
+}
+
+void Store::forget_ids() {
   sample_floor_.reset();
   packed_records_.forget();
   series_cache_.clear();
   device_cache_.clear();
-  clock_cache_.clear();
 }
 
 }  // namespace sunkeep::storage

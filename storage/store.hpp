@@ -133,7 +133,8 @@ class Store {
                       const std::optional<std::string>& serial, UtcMillis when);
 
   // One writer job inside the transaction: a savepoint, released when the job is done or rolled
-  // back (with the job's pending samples and the caches) when it failed.
+  // back when it failed, with the job's pending samples and clock samples (other jobs' unsaved
+  // clock samples stay) and the cached ids.
   void begin_job();
   void end_job();
   void undo_job();
@@ -164,7 +165,7 @@ class Store {
   // blocks (ArchivePacker::pack).
   PackStep pack_archive(UtcMillis cutoff);
 
-  // Forgets cached ids after a rolled-back transaction.
+  // Forgets cached ids and clock samples after a rolled-back transaction.
   void drop_caches();
 
  private:
@@ -186,6 +187,16 @@ class Store {
   void insert_sample_row(std::int64_t series, const Point& point);
   void write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows);
   std::deque<std::int64_t>& clock_samples(DeviceId device);
+  // A clock sample added by the current job, to take back if the job fails: the device, the
+  // sample the window dropped for it, and whether the device had unsaved samples before.
+  struct ClockChange {
+    DeviceId device = 0;
+    std::optional<std::int64_t> dropped;
+    bool was_unsaved = false;
+  };
+  void undo_clock_changes();
+  // Forgets the ids a rolled-back job or transaction may have cached for rows it created.
+  void forget_ids();
   struct SavedClock {
     std::string samples_json;
     std::int64_t offset = 0;
@@ -220,6 +231,7 @@ class Store {
   std::size_t job_start_ = 0;          // pending_.size() when the current job began
   std::map<DeviceId, Seen> unsaved_seen_;
   std::set<DeviceId> unsaved_clocks_;
+  std::vector<ClockChange> job_clock_changes_;  // of the current job (all since the last flush outside jobs)
   std::optional<FrameId> next_frame_id_;  // the last id given, read from the database at first use
   // No row of `sample` is older than this (unknown until a compaction pass finds all it can pack;
   // lowered by every row inserted since).

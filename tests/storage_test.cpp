@@ -138,6 +138,32 @@ TEST_CASE("store: the clock offset is the maximum of the last 30 samples and sur
   CHECK(d.db.query_int("SELECT last_seen_ms FROM device") == 1);
 }
 
+TEST_CASE("store: a failed job takes back its clock sample and keeps the other jobs' unsaved ones") {
+  Db d;
+  Store store(d.db);
+  const DeviceId kept = store.upsert_device("alphaess", "AL1", 1, "p");
+  const DeviceId full = store.upsert_device("alphaess", "AL2", 1, "p");
+  const DeviceId fresh = store.upsert_device("alphaess", "AL3", 1, "p");
+  store.begin_job();
+  store.add_clock_sample(kept, 1000);
+  for (int i = 0; i < 30; ++i) store.add_clock_sample(full, i);
+  store.end_job();
+  store.begin_job();
+  store.add_clock_sample(full, 100);  // pushes 0 out of the window
+  store.add_clock_sample(fresh, 7);
+  store.undo_job();
+  CHECK(store.clock_offset(kept) == 1000);
+  CHECK(store.clock_offset(full) == 29);
+  CHECK_FALSE(store.clock_offset(fresh));
+  store.flush_device_state();
+  const auto saved_is = [&](DeviceId device, const std::string& pattern) {
+    return d.db.query_int("SELECT clock_samples LIKE '" + pattern + "' FROM device WHERE id = " + std::to_string(device)) == 1;
+  };
+  CHECK(saved_is(kept, "[1000]"));
+  CHECK(saved_is(full, "[0,1,2,%,28,29]"));
+  CHECK(saved_is(fresh, "[]"));
+}
+
 TEST_CASE("store: the newest telemetry record across kinds") {
   Db d;
   Store store(d.db);
