@@ -35,6 +35,25 @@ std::ptrdiff_t column_of(const std::vector<std::string_view>& header, std::strin
   return it == header.end() ? -1 : it - header.begin();
 }
 
+// Where each column goes in a row's fields: a name's first column gives it a field, a repeated
+// name shares that field (so its last value wins, as for a JSON object), Date and Time have none
+// (-1). `names` gets the field names in order.
+std::vector<std::ptrdiff_t> field_slots(const std::vector<std::string_view>& header, std::ptrdiff_t date_col,
+                                        std::ptrdiff_t time_col, std::vector<std::string_view>& names) {
+  std::vector<std::ptrdiff_t> slots;
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    const auto column = static_cast<std::ptrdiff_t>(c);
+    if (column == date_col || column == time_col) {
+      slots.push_back(-1);
+      continue;
+    }
+    const auto known = std::find(names.begin(), names.end(), header[c]);
+    slots.push_back(known - names.begin());
+    if (known == names.end()) names.push_back(header[c]);
+  }
+  return slots;
+}
+
 }  // namespace
 
 HistoryPacket parse_history_csv(std::string_view payload) {
@@ -52,6 +71,10 @@ HistoryPacket parse_history_csv(std::string_view payload) {
     return packet;
   }
   if (lines.size() == 1) packet.problems.emplace_back("CSV packet has a header and no rows");
+  std::vector<std::string_view> names;
+  const auto slots = field_slots(header, date_col, time_col, names);
+  Fields blank;
+  for (const auto name : names) blank.push_back({std::string(name), {}});
 
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const auto cells = split(lines[i], ',');
@@ -66,12 +89,12 @@ HistoryPacket parse_history_csv(std::string_view payload) {
       packet.problems.push_back("CSV row " + std::to_string(i) + " has no valid Date/Time");
       continue;
     }
-    HistoryRow row{.device_time = *time, .serial = {}, .fields = {}};
+    HistoryRow row{.device_time = *time, .serial = {}, .fields = blank};
     for (std::size_t c = 0; c < header.size(); ++c) {
-      if (c == static_cast<std::size_t>(date_col) || c == static_cast<std::size_t>(time_col)) continue;
-      if (header[c] == "SN") row.serial = std::string(cells[c]);
-      row.fields.push_back({std::string(header[c]), std::string(cells[c])});
+      if (slots[c] < 0) continue;
+      row.fields[static_cast<std::size_t>(slots[c])].value = cells[c];
     }
+    if (const auto* serial = find_field(row.fields, "SN")) row.serial = *serial;
     packet.rows.push_back(std::move(row));
   }
   return packet;

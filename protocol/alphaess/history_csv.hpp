@@ -13,7 +13,8 @@ namespace sunkeep::alphaess {
 struct HistoryRow {
   CivilTime device_time;  // Date + Time columns
   std::string serial;     // SN column ("" when absent)
-  Fields fields;          // every column but Date and Time, mapped by header name
+  Fields fields;          // every column but Date and Time, mapped by header name (a repeated
+                          // name keeps its first place and its last value)
 };
 
 struct HistoryPacket {
