@@ -8,6 +8,7 @@
 #include "tests/support/fixtures.hpp"
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -60,6 +61,29 @@ TEST_CASE("json: tolerant parsing of what devices send") {
     CHECK_FALSE(parse_json_object(R"({"SN":""[removed]"})", error));
     CHECK_FALSE(error.empty());
     CHECK_FALSE(parse_json_object("", error));
+  }
+}
+
+TEST_CASE("json: fields are stored as the JSON object nlohmann writes, byte for byte") {
+  // Stored fields and their hash find repeated records, so the text must not change between
+  // versions: the reference is what the stored text was built with before.
+  const auto reference = [](const Fields& fields) {
+    nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+    for (const auto& f : fields) doc[f.key] = f.value;
+    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  const Fields unusual{{"plain", "-2187.8480"}, {"quote\"d", "back\\slash"}, {"", ""},
+                       {"ctl", std::string("a\x01\x1f\t\n\r\b\f", 8)}, {"del", "\x7f"},
+                       {"utf8", "Gr\xc3\xbc\xc3\x9f \xe2\x82\xac"}, {"bad utf8", "\xff\xc3(\xe2\x82"}};
+  CHECK(fields_to_json(unusual) == reference(unusual));
+  CHECK(fields_to_json({}) == "{}");
+  CHECK(fields_to_json({{"SN", "AL1"}, {"Pbat", "-5.5"}}) == R"({"SN":"AL1","Pbat":"-5.5"})");
+  for (const char* name : {"tidalvirus_1-1-16_realtime.json", "tidalvirus_1-1-5_5min_dump.json",
+                           "tidalvirus_1-1-4_config_upload.json", "tidalvirus_1-1-2_login.json"}) {
+    std::string error;
+    const auto fields = parse_json_object(test::fixture(std::string("alphaess/") + name), error);
+    REQUIRE_MESSAGE(fields, name);
+    CHECK_MESSAGE(fields_to_json(*fields) == reference(*fields), name);
   }
 }
 
@@ -152,6 +176,13 @@ TEST_CASE("csv: column order does not matter / CRLF and a trailing newline are f
   CHECK(p.rows[0].device_time == CivilTime{2021, 3, 24, 9, 40, 59});
   CHECK(field(p.rows[0].fields, "Pbat") == "-5.5");
   CHECK(p.rows[0].serial == "AL1");
+}
+
+TEST_CASE("csv: a repeated column name keeps its first place and its last value, as in JSON") {
+  const auto p = parse_history_csv("Date,Pbat,SN,Time,Pbat,SOC,SN\n2021/03/24,1,AL1,09:40:59,2,50,AL2\n");
+  REQUIRE(p.rows.size() == 1);
+  CHECK(p.rows[0].fields == Fields{{"Pbat", "2"}, {"SN", "AL2"}, {"SOC", "50"}});
+  CHECK(p.rows[0].serial == "AL2");
 }
 
 TEST_CASE("csv: malformed packets are reported / never thrown") {

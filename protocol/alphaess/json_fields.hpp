@@ -15,7 +15,7 @@ struct Field {
   friend bool operator==(const Field&, const Field&) = default;
 };
 
-// In order of first appearance; for a duplicate key the last value wins.
+// In order of first appearance, each key once: for a duplicate key the last value wins.
 using Fields = std::vector<Field>;
 
 // Parses a JSON object. Accepts any white space, duplicate keys, commas inside strings.
