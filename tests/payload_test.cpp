@@ -87,6 +87,29 @@ TEST_CASE("json: fields are stored as the JSON object nlohmann writes, byte for 
   }
 }
 
+TEST_CASE("json: the quick flat-object reader gives what the whole document gives") {
+  std::string many = "{";
+  for (int i = 0; i < 600; ++i) many += (i ? ",\"k" : "\"k") + std::to_string(i % 300) + "\":" + std::to_string(i);
+  many += "}";
+  const std::string payloads[] = {
+      R"({"SN":"AL1","Pbat":"-5.5","Generator":"0","A":"x","Generator":"1"})",
+      R"({"i":-12,"u":18446744073709551615,"f":1.50,"e":1E2,"z":-0.0,"t":true,"n":null,"s":"G\u00fc\"r\n"})",
+      R"({"nested":{"a":1},"after":"x"})", R"({"list":[1,"2",{"b":null}]})", R"([{"a":"1"}])", R"("text")", "42",
+      R"({"a":"1"} trailing)", R"({"a":"1",})", "", "{}", " { \"spaced\" : \"yes\" } ", "{\"bad\":\"\xff\"}", many,
+      test::fixture("alphaess/tidalvirus_1-1-4_config_upload.json"), test::fixture("alphaess/tidalvirus_1-1-5_5min_dump.json")};
+  for (const auto& payload : payloads) {
+    std::string quick_error;
+    std::string document_error;
+    const auto quick = parse_json_object(payload, quick_error);
+    const auto document = parse_json_object_with_document(payload, document_error);
+    CHECK_MESSAGE(quick == document, payload.substr(0, 80));
+    CHECK(quick_error == document_error);
+  }
+  std::string error;
+  CHECK(parse_json_object(many, error)->size() == 300);
+  CHECK(parse_json_object(R"({"nested":{"a":1},"after":"x"})", error) == Fields{{"nested", R"({"a":1})"}, {"after", "x"}});
+}
+
 TEST_CASE("json: numbers and booleans from strings") {
   CHECK(parse_number("-2187.8480") == doctest::Approx(-2187.848));
   CHECK(parse_number(" 0.0 ") == doctest::Approx(0.0));

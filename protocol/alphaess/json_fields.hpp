@@ -21,6 +21,9 @@ using Fields = std::vector<Field>;
 // Parses a JSON object. Accepts any white space, duplicate keys, commas inside strings.
 // Returns nullopt and sets `error` for anything that is not a JSON object.
 std::optional<Fields> parse_json_object(std::string_view payload, std::string& error);
+// The same through a whole JSON document: what parse_json_object does for nested values and
+// errors, and the reference its quick path is tested against.
+std::optional<Fields> parse_json_object_with_document(std::string_view payload, std::string& error);
 
 // The value of `key`, or nullptr when absent.
 const std::string* find_field(const Fields& fields, std::string_view key);
