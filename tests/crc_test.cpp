@@ -20,6 +20,25 @@ TEST_CASE("crc16: spec vectors V1-V4") {
   CHECK(crc16_modbus(v4) == 0x8D96);
 }
 
+TEST_CASE("crc16: the table form equals the bit-by-bit definition on every byte and long input") {
+  const auto bitwise = [](std::string_view bytes) {
+    unsigned crc = 0xFFFF;
+    for (const char c : bytes) {
+      crc ^= static_cast<unsigned char>(c);
+      for (int bit = 0; bit < 8; ++bit) crc = (crc & 1U) ? (crc >> 1) ^ 0xA001U : crc >> 1;
+    }
+    return static_cast<std::uint16_t>(crc);
+  };
+  std::string all;
+  for (int b = 0; b < 256; ++b) {
+    const std::string one(1, static_cast<char>(b));
+    CHECK(crc16_modbus(one) == bitwise(one));
+    all += one;
+    all += static_cast<char>(b * 7 + 3);
+  }
+  CHECK(crc16_modbus(all) == bitwise(all));
+}
+
 TEST_CASE("crc16: the empty command-0 fixture carries its CRC high byte first") {
   const std::string frame = test::hex_fixture("alphaess/frame_dev_cmd0_empty.hex");
   REQUIRE(frame.size() == 9);
