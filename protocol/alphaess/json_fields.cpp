@@ -40,11 +40,11 @@ std::optional<Fields> parse_json_object_with_document(std::string_view payload, 
 namespace {
 
 // Reads a flat JSON object (every value a string, number, boolean or null: what devices send)
-// straight into Fields, with the same result as parse_json_object_with_document. It gives up (returns false
-// from a callback) on anything else: nested values, another top-level value, an error, or more
-// keys than its table holds; the caller then parses with the document. (Building the document,
-// each key inserted after a linear search of the keys before it, then copying it out, was a
-// quarter of the device path's CPU in a profile.)
+// straight into Fields, with the same result as parse_json_object_with_document. It gives up
+// (returns false from a callback) on anything else: nested values, another top-level value, an
+// error, or more keys than its table holds; the caller then parses with the document. (Building
+// the document, each key inserted after a linear search of the keys before it, then copying it
+// out, was a quarter of the device path's CPU in a profile.)
 class FlatObjectReader final : public nlohmann::json_sax<nlohmann::json> {
  public:
   Fields fields;
