@@ -391,13 +391,12 @@ std::deque<std::int64_t>& Store::clock_samples(DeviceId device) {
 
 std::int64_t Store::add_clock_sample(DeviceId device, std::int64_t offset_ms) {
   auto& samples = clock_samples(device);
-  ClockChange change{device, std::nullopt, unsaved_clocks_.contains(device)};
+  ClockChange change{device, std::nullopt, !unsaved_clocks_.insert(device).second};
   samples.push_back(offset_ms);
   if (samples.size() > clock_window) {
     change.dropped = samples.front();
     samples.pop_front();
   }
-  unsaved_clocks_.insert(device);
   job_clock_changes_.push_back(change);
   return *std::max_element(samples.begin(), samples.end());
 }
