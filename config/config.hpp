@@ -23,6 +23,15 @@ struct HttpConfig {
   std::string token;
   std::uint32_t max_points = 100'000;  // larger raw series/frames answers are refused with 413
   bool expose_personal_data = false;   // show address, phone, licence, zip code of config uploads
+  std::uint32_t max_connections = 1024;  // open HTTP connections; more are closed at once
+  std::uint32_t max_buffered_mb = 64;    // answers held for clients, all connections together
+};
+
+// Caps on a device listener's open connections (interfaces.md §2): beyond them a new connection
+// is closed at once.
+struct ConnectionLimits {
+  std::uint32_t max_connections = 20'000;         // per listener
+  std::uint32_t max_connections_per_host = 1024;  // per source address
 };
 
 struct AlphaEssConfig {
@@ -34,6 +43,7 @@ struct AlphaEssConfig {
   milliseconds backfill_max_age = std::chrono::hours(24 * 7);
   milliseconds idle_timeout = std::chrono::minutes(5);
   std::uint32_t max_frame = 65536;
+  ConnectionLimits limits;
 };
 
 struct SermatecInverter {
@@ -48,6 +58,7 @@ struct SermatecConfig {
   bool query_drm = false;
   bool query_forced_charge = false;
   bool query_network = false;
+  ConnectionLimits limits;
   std::vector<SermatecInverter> inverters;
 };
 

@@ -223,6 +223,11 @@ void Writer::bound_wal() {
   }
 }
 
+std::string Writer::storage_status() const {
+  std::lock_guard lock(mutex_);
+  return failing_.empty() ? "ok" : "failing: " + failing_;
+}
+
 WriterStats Writer::stats() const {
   std::lock_guard lock(mutex_);
   return stats_;

@@ -138,6 +138,9 @@ class Writer {
   void stop();
 
   [[nodiscard]] WriterStats stats() const;
+  // "ok", or "failing: <reason>" while commits fail (disk full, database unwritable or deleted):
+  // acks stop until it is "ok" again. Cheap and thread-safe (health answers from it).
+  [[nodiscard]] std::string storage_status() const;
   // Committed samples not yet in `sample`, for readers on other threads.
   [[nodiscard]] const RecentSamples& recent() const { return recent_; }
 
@@ -236,6 +239,7 @@ class Writer {
   bool writer_ended_ = false;
   int log_fd_ = -1;                    // the WAL file, opened for syncing at the first sync
   WriterStats stats_;
+  std::string failing_;  // why storage fails now, "" while it works
   std::thread thread_;
   std::string path_;
   std::unique_ptr<Connection> checkpoint_db_;

@@ -32,6 +32,12 @@ TEST_CASE("config: an empty file is the built-in defaults") {
   CHECK(c.alphaess.max_frame == 65536);
   CHECK(c.sermatec.listen == Endpoint{"0.0.0.0", 19042});
   CHECK(c.sermatec.poll_interval == 30s);
+  CHECK(c.http.max_connections == 1024);
+  CHECK(c.http.max_buffered_mb == 64);
+  CHECK(c.alphaess.limits.max_connections == 20000);
+  CHECK(c.alphaess.limits.max_connections_per_host == 1024);
+  CHECK(c.sermatec.limits.max_connections == 20000);
+  CHECK(c.sermatec.limits.max_connections_per_host == 1024);
 }
 
 TEST_CASE("config: every documented key is read") {
@@ -41,6 +47,8 @@ path = "/var/lib/sunkeep/db.sqlite"
 [http]
 listen = "[::1]:9090"
 token = "abc"
+max_connections = 50
+max_buffered_mb = 8
 [alphaess]
 enabled = false
 listen = "127.0.0.1:7000"
@@ -50,6 +58,8 @@ backfill_min_gap = "90s"
 backfill_max_age = "2d"
 idle_timeout = "1h30m"
 max_frame = 4096
+max_connections = 300
+max_connections_per_host = 3
 [sermatec]
 enabled = false
 listen = "0.0.0.0:19043"
@@ -57,6 +67,8 @@ poll_interval = "1m"
 query_drm = true
 query_forced_charge = true
 query_network = true
+max_connections = 40
+max_connections_per_host = 4
 [[sermatec.inverter]]
 host = "inverter.lan"
 [[sermatec.inverter]]
@@ -76,6 +88,12 @@ port = 8900
   CHECK(c.alphaess.backfill_max_age == 48h);
   CHECK(c.alphaess.idle_timeout == 90min);
   CHECK(c.alphaess.max_frame == 4096);
+  CHECK(c.http.max_connections == 50);
+  CHECK(c.http.max_buffered_mb == 8);
+  CHECK(c.alphaess.limits.max_connections == 300);
+  CHECK(c.alphaess.limits.max_connections_per_host == 3);
+  CHECK(c.sermatec.limits.max_connections == 40);
+  CHECK(c.sermatec.limits.max_connections_per_host == 4);
   CHECK(c.sermatec.poll_interval == 1min);
   CHECK(c.sermatec.query_network);
   REQUIRE(c.sermatec.inverters.size() == 2);
