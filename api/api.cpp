@@ -49,14 +49,29 @@ json or_null(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-bool same_secret(const std::string& a, const std::string& b) {
+bool same_secret(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
   for (std::size_t i = 0; i < a.size(); ++i) diff = static_cast<unsigned char>(diff | (a[i] ^ b[i]));
   return diff == 0;
 }
 
-std::vector<std::string> path_segments(std::string_view path) {
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// The credentials of "Bearer <token>": the scheme in any case (RFC 9110 §11.1), then one or
+// more spaces. nullopt for any other scheme.
+std::optional<std::string_view> bearer_credentials(std::string_view authorization) {
+  constexpr std::string_view scheme = "bearer";
+  if (authorization.size() <= scheme.size() || authorization[scheme.size()] != ' ') return std::nullopt;
+  for (std::size_t i = 0; i < scheme.size(); ++i) {
+    if (ascii_lower(authorization[i]) != scheme[i]) return std::nullopt;
+  }
+  const std::size_t start = authorization.find_first_not_of(' ', scheme.size());
+  return start == std::string_view::npos ? std::string_view{} : authorization.substr(start);
+}
+
+// The decoded segments of a path; nullopt when an escape is bad.
+std::optional<std::vector<std::string>> path_segments(std::string_view path) {
   std::vector<std::string> segments;
   while (!path.empty()) {
     if (path.front() == '/') {
@@ -64,13 +79,32 @@ std::vector<std::string> path_segments(std::string_view path) {
       continue;
     }
     const std::size_t slash = path.find('/');
-    const auto decoded = percent_decode(path.substr(0, slash), false);
-    if (!decoded) throw HttpError{400, "bad_path", "bad percent-encoding in the path"};
-    segments.push_back(*decoded);
+    auto decoded = percent_decode(path.substr(0, slash), false);
+    if (!decoded) return std::nullopt;
+    segments.push_back(std::move(*decoded));
     path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash);
   }
   return segments;
 }
+
+// Whether a path is under /api, judged from its text when it cannot be decoded.
+bool under_api(const std::optional<std::vector<std::string>>& segments, std::string_view path) {
+  if (segments) return !segments->empty() && segments->front() == "api";
+  const std::size_t start = path.find_first_not_of('/');
+  return start != std::string_view::npos && path.substr(start).starts_with("api/");
+}
+
+bool is_health(const std::optional<std::vector<std::string>>& segments) {
+  return segments && segments->size() == 3 && (*segments)[0] == "api" && (*segments)[1] == "v1" &&
+         (*segments)[2] == "health";
+}
+
+// The storage "ok" and no rejections of an API without a server.
+class NoHealthStatus final : public HealthStatus {
+ public:
+  [[nodiscard]] std::string storage_status() const override { return "ok"; }
+  [[nodiscard]] std::vector<storage::RejectionItem> rejections() const override { return {}; }
+};
 
 std::string device_id(const storage::DeviceRow& d) { return d.vendor + ":" + d.serial; }
 
@@ -105,23 +139,35 @@ std::size_t rendered_size_estimate(const SeriesAnswer& answer) {
 // One request being answered.
 class Handler {
  public:
-  Handler(const Settings& settings, const LiveStatus& live, HistoryReader& history, UtcMillis now)
-      : settings_(settings), live_(live), history_(history), now_(now) {}
+  // `history` may be null for front(), never for route().
+  Handler(const Settings& settings, const LiveStatus& live, const HealthStatus& health, HistoryReader* history,
+          UtcMillis now)
+      : settings_(settings), live_(live), health_status_(health), history_(history), now_(now) {}
 
-  Response route(const Request& request) {
+  // What needs no database: the token (checked before any parameter is read), the path, the
+  // query's escapes, the method, and health. nullopt: the request goes on to the database.
+  std::optional<Response> front(const Request& request) {
     const std::string_view target = request.target;
     const std::size_t question = target.find('?');
-    const auto segments = path_segments(target.substr(0, question));
+    const std::string_view path = target.substr(0, question);
+    auto segments = path_segments(path);
+    const bool health = is_health(segments);
+    if (under_api(segments, path) && !health) check_token(request.authorization);
+    if (!segments) throw HttpError{400, "bad_path", "bad percent-encoding in the path"};
+    segments_ = std::move(*segments);
     query_ = QueryParams::parse(question == std::string_view::npos ? "" : target.substr(question + 1));
-
-    const bool api = segments.size() >= 2 && segments[0] == "api" && segments[1] == "v1";
-    const bool health = api && segments.size() == 3 && segments[2] == "health";
-    if (!segments.empty() && segments[0] == "api" && !health) check_token(request.authorization);
-    if (!api) throw not_found(target);
+    if (segments_.size() < 2 || segments_[0] != "api" || segments_[1] != "v1") throw not_found(target);
     if (request.method != "GET" && request.method != "HEAD") {
       throw HttpError{405, "method_not_allowed", "only GET and HEAD are supported"};
     }
     if (health) return this->health();
+    return std::nullopt;
+  }
+
+  Response route(const Request& request) {
+    if (auto early = front(request)) return std::move(*early);
+    const std::string_view target = request.target;
+    const auto& segments = segments_;
     if (segments.size() == 3 && segments[2] == "devices") return devices();
     if (segments.size() < 4 || segments[2] != "devices") throw not_found(target);
     const storage::DeviceRow device = find_device(segments[3]);
@@ -141,9 +187,10 @@ class Handler {
     return {404, "not_found", "no such path: " + std::string(target.substr(0, target.find('?')))};
   }
 
-  void check_token(const std::string& authorization) const {
+  void check_token(std::string_view authorization) const {
     if (settings_.token.empty()) return;
-    if (!same_secret(authorization, "Bearer " + settings_.token)) {
+    const auto credentials = bearer_credentials(authorization);
+    if (!credentials || !same_secret(*credentials, settings_.token)) {
       throw HttpError{401, "unauthorized", "this endpoint needs the header \"Authorization: Bearer <token>\""};
     }
   }
@@ -153,7 +200,7 @@ class Handler {
     if (colon == std::string::npos || colon == 0 || colon + 1 == id.size()) {
       throw HttpError{404, "unknown_device", "device ids look like <vendor>:<serial>, got \"" + id + "\""};
     }
-    auto device = history_.device(id.substr(0, colon), id.substr(colon + 1));
+    auto device = history_->device(id.substr(0, colon), id.substr(colon + 1));
     if (!device) throw HttpError{404, "unknown_device", "no device " + id};
     return *device;
   }
@@ -177,30 +224,33 @@ class Handler {
             {"parent", parent}};
   }
 
-  Response health() {
+  // From memory only: health never waits for the query threads (interfaces.md §3).
+  Response health() const {
     query_.allow_only({});
     json rejections = json::array();
-    for (const auto& r : history_.rejections()) {
+    for (const auto& r : health_status_.rejections()) {
       rejections.push_back({{"peer", r.peer_host}, {"reason", r.reason}, {"serial", or_null(r.serial)},
                             {"count", r.count}, {"last", time_json(r.last)}});
     }
     return json_response(200, {{"status", "ok"},
                                {"version", settings_.version},
                                {"uptime_s", (now_ - settings_.started) / 1000},
+                               {"storage", health_status_.storage_status()},
+                               {"mqtt", "disabled"},
                                {"rejections", rejections}});
   }
 
   Response devices() {
     query_.allow_only({});
     json list = json::array();
-    for (const auto& d : history_.devices()) list.push_back(device_json(d));
+    for (const auto& d : history_->devices()) list.push_back(device_json(d));
     return json_response(200, list);
   }
 
   Response latest(const storage::DeviceRow& device) {
     query_.allow_only({});
     json metrics = json::object();
-    for (const auto& v : history_.latest(device.id)) {
+    for (const auto& v : history_->latest(device.id)) {
       metrics[v.series.name] = {{"value", v.point.value}, {"unit", v.series.unit}, {"time", time_json(v.point.t)}};
     }
     return json_response(200, {{"device", device_id(device)}, {"metrics", metrics}});
@@ -211,7 +261,9 @@ class Handler {
       const auto text = query_.get(name);
       if (!text) return std::nullopt;
       const auto t = parse_time(*text);
-      if (!t) throw BadParameter(name, "\"" + *text + "\" is not an RFC 3339 time or Unix seconds");
+      if (!t) {
+        throw BadParameter(name, "\"" + *text + "\" is not an RFC 3339 time or Unix seconds in the years 0000-9999");
+      }
       return t;
     };
     const UtcMillis to = read("to").value_or(now_);
@@ -244,7 +296,7 @@ class Handler {
     if (names.empty()) throw BadParameter("metric", "at least one metric=<name> is required");
     std::vector<storage::SeriesInfo> infos;
     for (const auto& name : names) {
-      auto info = history_.series(device.id, name);
+      auto info = history_->series(device.id, name);
       if (!info) throw BadParameter("metric", "device " + device_id(device) + " has no metric \"" + name + "\"");
       infos.push_back(*info);
     }
@@ -257,15 +309,15 @@ class Handler {
       refuse_over_limit(buckets * static_cast<std::int64_t>(infos.size()), "this step");
       answer.step_s = *step;
       for (auto& info : infos) {
-        answer.series.push_back({info, history_.bucketed_points(info.id, answer.range, *step * 1000, agg)});
+        answer.series.push_back({info, history_->bucketed_points(info.id, answer.range, *step * 1000, agg)});
       }
       return answer;
     }
     if (agg_text) throw BadParameter("agg", "only applies together with step");
     std::int64_t total = 0;
-    for (const auto& info : infos) total += history_.count_points(info.id, answer.range);
+    for (const auto& info : infos) total += history_->count_points(info.id, answer.range);
     refuse_over_limit(total, "this raw series");
-    for (auto& info : infos) answer.series.push_back({info, history_.raw_points(info.id, answer.range)});
+    for (auto& info : infos) answer.series.push_back({info, history_->raw_points(info.id, answer.range)});
     return answer;
   }
 
@@ -323,7 +375,7 @@ class Handler {
     query_.allow_only({"from", "to", "limit"});
     const TimeRange r = range();
     json list = json::array();
-    for (const auto& e : history_.events(device.id, r, limit())) {
+    for (const auto& e : history_->events(device.id, r, limit())) {
       list.push_back({{"time", time_json(e.time)}, {"code", or_null(e.code)}, {"source", e.source}, {"text", or_null(e.text)}});
     }
     return json_response(200, {{"device", device_id(device)}, {"events", list}});
@@ -333,7 +385,7 @@ class Handler {
     query_.allow_only({"from", "to", "limit"});
     const TimeRange r = range();
     json list = json::array();
-    for (const auto& f : history_.frames(device.id, r, limit())) {
+    for (const auto& f : history_->frames(device.id, r, limit())) {
       list.push_back({{"time", time_json(f.time)},
                       {"direction", f.outgoing ? "out" : "in"},
                       {"command", f.command},
@@ -349,16 +401,18 @@ class Handler {
 
   const Settings& settings_;
   const LiveStatus& live_;
-  HistoryReader& history_;
+  const HealthStatus& health_status_;
+  HistoryReader* history_;
   UtcMillis now_;
+  std::vector<std::string> segments_;
   QueryParams query_;
 };
 
-}  // namespace
-
-Response Api::handle(const Request& request, HistoryReader& history, UtcMillis now) const {
+// Runs `answer`, turning what it raises into the error answer.
+template <class Answer>
+auto answered(Answer&& answer) -> decltype(answer()) {
   try {
-    return Handler(settings_, live_, history, now).route(request);
+    return answer();
   } catch (const HttpError& e) {
     return error_response(e);
   } catch (const BadParameter& e) {
@@ -366,6 +420,23 @@ Response Api::handle(const Request& request, HistoryReader& history, UtcMillis n
   } catch (const storage::StorageError& e) {
     return error_response({503, "storage_unavailable", e.what()});
   }
+}
+
+}  // namespace
+
+const HealthStatus& no_health_status() {
+  static const NoHealthStatus none;
+  return none;
+}
+
+std::optional<Response> Api::answer_from_memory(const Request& request, UtcMillis now) const {
+  return answered([&]() -> std::optional<Response> {
+    return Handler(settings_, live_, health_, nullptr, now).front(request);
+  });
+}
+
+Response Api::handle(const Request& request, HistoryReader& history, UtcMillis now) const {
+  return answered([&] { return Handler(settings_, live_, health_, &history, now).route(request); });
 }
 
 }  // namespace sunkeep::api

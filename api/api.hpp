@@ -1,6 +1,7 @@
 // The HTTP API v1 (interfaces.md §3) as a function from a request to a response over the stored
-// history. No sockets: the HTTP transport calls handle() on a query thread with a read-only
-// connection. Nothing a client sends can make it throw; errors are JSON {"error","detail"}.
+// history. No sockets: the HTTP transport first asks answer_from_memory() on the connection's own
+// thread (health, and refusals that need no database), then handle() on a query thread with a
+// read-only connection. Nothing a client sends can make it throw; errors are JSON {"error","detail"}.
 #pragma once
 
 #include "common/civil_time.hpp"
@@ -8,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +36,19 @@ class LiveStatus {
   [[nodiscard]] virtual bool connected(const std::string& vendor, const std::string& serial) const = 0;
 };
 
+// What health reports beside the version and uptime; answered from memory, never a query.
+class HealthStatus {
+ public:
+  virtual ~HealthStatus() = default;
+  // "ok", or "failing: <reason>" while the database cannot be written.
+  [[nodiscard]] virtual std::string storage_status() const = 0;
+  // Connections refused per peer and reason, newest first.
+  [[nodiscard]] virtual std::vector<storage::RejectionItem> rejections() const = 0;
+};
+
+// Storage "ok" and no rejections: for API callers without a server (fuzzers, benchmarks).
+const HealthStatus& no_health_status();
+
 struct Settings {
   std::string token;                  // "" = no token required
   std::int64_t max_points = 100'000;
@@ -47,13 +62,20 @@ struct Settings {
 
 class Api {
  public:
-  Api(Settings settings, const LiveStatus& live) : settings_(std::move(settings)), live_(live) {}
+  Api(Settings settings, const LiveStatus& live, const HealthStatus& health = no_health_status())
+      : settings_(std::move(settings)), live_(live), health_(health) {}
 
+  // The answer when it needs no database: health, and what is refused from the request alone
+  // (401 before any parameter is read, 400 for a bad path or query escape, 404 outside /api/v1,
+  // 405). nullopt: the request needs handle().
+  [[nodiscard]] std::optional<Response> answer_from_memory(const Request& request, UtcMillis now) const;
+  // Every request (the checks of answer_from_memory() included).
   [[nodiscard]] Response handle(const Request& request, storage::HistoryReader& history, UtcMillis now) const;
 
  private:
   Settings settings_;
   const LiveStatus& live_;
+  const HealthStatus& health_;
 };
 
 }  // namespace sunkeep::api

@@ -63,6 +63,19 @@ bool zone_offset(std::string_view& text, std::int64_t& offset) {
   return true;
 }
 
+// The times a client may give: 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.
+constexpr UtcMillis earliest_time_ms = -62'167'219'200'000;
+constexpr UtcMillis latest_time_ms = 253'402'300'799'999;
+
+// A date that exists and a time of day in range, for years 0000-9999 (CivilTime::valid() is the
+// device clocks' rule and starts at 1970). A day past its month's end does not read back the same.
+bool exists(const CivilTime& t) {
+  if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > 31 || t.hour > 23 || t.minute > 59 || t.second > 59) {
+    return false;
+  }
+  return civil_from_naive_seconds(t.naive_epoch_seconds()) == t;
+}
+
 std::optional<UtcMillis> parse_rfc3339(std::string_view text) {
   CivilTime t;
   if (!fixed_int(text, 4, t.year) || !take(text, '-') || !fixed_int(text, 2, t.month) || !take(text, '-') ||
@@ -73,7 +86,7 @@ std::optional<UtcMillis> parse_rfc3339(std::string_view text) {
   std::int64_t ms = 0;
   std::int64_t offset = 0;
   if (!fixed_int(text, 2, t.hour) || !take(text, ':') || !fixed_int(text, 2, t.minute) || !take(text, ':') ||
-      !fixed_int(text, 2, t.second) || !fraction_ms(text, ms) || !zone_offset(text, offset) || !t.valid()) {
+      !fixed_int(text, 2, t.second) || !fraction_ms(text, ms) || !zone_offset(text, offset) || !exists(t)) {
     return std::nullopt;
   }
   return (t.naive_epoch_seconds() - offset) * 1000 + ms;
@@ -83,7 +96,7 @@ std::optional<UtcMillis> parse_unix_seconds(std::string_view text) {
   double seconds = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(seconds)) return std::nullopt;
-  if (std::fabs(seconds) > 253402300799.0) return std::nullopt;  // beyond year 9999
+  if (std::fabs(seconds) > 1e12) return std::nullopt;  // far outside the years 0000-9999; keeps × 1000 exact
   return static_cast<UtcMillis>(std::llround(seconds * 1000.0));
 }
 
@@ -155,7 +168,10 @@ std::optional<UtcMillis> parse_time(std::string_view text) {
   const bool numeric = std::all_of(text.begin(), text.end(), [](char c) {
     return (c >= '0' && c <= '9') || c == '.' || c == '-';
   }) && text.find('-', 1) == std::string_view::npos;
-  return numeric ? parse_unix_seconds(text) : parse_rfc3339(text);
+  const auto t = numeric ? parse_unix_seconds(text) : parse_rfc3339(text);
+  // An offset or a fraction can carry a time written inside the years past their edge.
+  if (!t || *t < earliest_time_ms || *t > latest_time_ms) return std::nullopt;
+  return t;
 }
 
 std::optional<std::int64_t> parse_step_seconds(std::string_view text) {

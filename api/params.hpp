@@ -40,7 +40,8 @@ class QueryParams {
 };
 
 // RFC 3339 ("2021-03-23T23:01:52Z", fractional seconds, "+11:00" offsets; a '+' that arrived
-// as a space is accepted) or Unix seconds ("1616540512", "1616540512.5").
+// as a space is accepted) or Unix seconds ("1616540512", "1616540512.5"), from
+// 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z; nullopt for anything else.
 std::optional<UtcMillis> parse_time(std::string_view text);
 
 // Whole seconds ("300") or a duration ("1m", "5m", "1h", "1d"); from 1 s to 100 years.

@@ -106,6 +106,11 @@ else
     --devices 1000 --seconds 75 --rate 1
 fi
 rm -f "$work"/backlog.db*
+echo "== HTTP: clients that ask for a 2.85 MB answer and never read it (server RSS, health latency)"
+slow_args=(--binary "$bin/app/sunkeep" --dir "$work/slow")
+$quick && slow_args+=(--quick)
+"$bin/bench/sunkeep-bench-slowclients" "${slow_args[@]}"
+rm -rf "$work/slow"
 echo "== a year of data through the ingest code: size and query latency"
 "$bin/bench/sunkeep-bench-storage" year --days "$days" --db "$work/year.db"
 echo "== crash consistency ($rounds kill -9 rounds)"

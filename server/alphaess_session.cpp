@@ -24,6 +24,23 @@ using asio::use_awaitable;
 namespace {
 
 constexpr std::uint32_t ms_per_day = 86'400'000;
+constexpr std::size_t logged_text_bytes = 64;
+
+// Text a device chose (its serial, a command answer) as a log line may hold it: printable ASCII
+// as it is, any other byte and the backslash as \xNN, at most 64 bytes.
+std::string loggable(std::string_view text) {
+  std::string out;
+  for (const char c : text.substr(0, logged_text_bytes)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7F && c != '\\') {
+      out += c;
+    } else {
+      out += fmt::format("\\x{:02x}", byte);
+    }
+  }
+  if (text.size() > logged_text_bytes) out += "...";
+  return out;
+}
 
 // The first of these frames in a connection is where Resume may follow (alphaess.md §5.5).
 bool is_backfill_point(const alphaess::Frame& frame) {
@@ -43,9 +60,9 @@ AlphaEssSession::AlphaEssSession(asio::ip::tcp::socket socket, AlphaEssShared& s
   peer_ = peer_text(socket_, peer_host_);
 }
 
-void AlphaEssSession::start(const std::shared_ptr<AlphaEssSession>& session) {
+void AlphaEssSession::start(const std::shared_ptr<AlphaEssSession>& session, std::shared_ptr<const void> slot) {
   session->shared_.registry.track(session);
-  spawn_session(session, "alphaess");
+  spawn_session(session, "alphaess", std::move(slot));
 }
 
 void AlphaEssSession::close_from_elsewhere() {
@@ -59,7 +76,7 @@ void AlphaEssSession::close() {
   write_timer_.cancel();
 }
 
-std::string AlphaEssSession::who() const { return peer_ + (serial_.empty() ? "" : " (" + serial_ + ")"); }
+std::string AlphaEssSession::who() const { return peer_ + (serial_.empty() ? "" : " (" + loggable(serial_) + ")"); }
 
 awaitable<void> AlphaEssSession::run() {
   auto& counters = shared_.counters;
@@ -131,6 +148,7 @@ awaitable<void> AlphaEssSession::reject(const alphaess::Rejection& rejection) {
   const std::string reason = alphaess::to_string(rejection.reason);
   const std::optional<std::string> serial = serial_.empty() ? std::nullopt : std::optional(serial_);
   const UtcMillis when = now_ms();
+  shared_.counters.rejection_summary.note(peer_host_, reason, serial, when);
   storage::Writer::Job note = [host = peer_host_, reason, serial, when](storage::Store& store) {
     store.note_rejection(host, reason, serial, when);
   };
@@ -226,7 +244,7 @@ void AlphaEssSession::report(const alphaess::Frame& frame, const alphaess::Messa
   }
   for (const auto& other : result.foreign_serials) {
     ++counters.serial_mismatches;
-    spdlog::warn("alphaess {}: record for SN {} stored under its own serial", who(), other);
+    spdlog::warn("alphaess {}: record for SN {} stored under its own serial", who(), loggable(other));
   }
 }
 
@@ -237,9 +255,11 @@ void AlphaEssSession::note_command_answer(const alphaess::Message& message) {
     return;
   }
   if (!outstanding_command_ || *outstanding_command_ != answer->cmd_index) {
-    spdlog::warn("alphaess {}: answer to unknown CmdIndex {} ({}: {})", who(), answer->cmd_index, answer->command, answer->status);
+    spdlog::warn("alphaess {}: answer to unknown CmdIndex {} ({}: {})", who(), loggable(answer->cmd_index),
+                 loggable(answer->command), loggable(answer->status));
   } else if (answer->status != "Success") {
-    spdlog::warn("alphaess {}: {} {} answered with status {}", who(), answer->command, answer->cmd_index, answer->status);
+    spdlog::warn("alphaess {}: {} {} answered with status {}", who(), loggable(answer->command), answer->cmd_index,
+                 loggable(answer->status));
   } else {
     spdlog::info("alphaess {}: {} {} accepted", who(), answer->command, answer->cmd_index);
   }

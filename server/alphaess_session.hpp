@@ -48,7 +48,8 @@ class AlphaEssSession final : public SessionRegistry::Closable,
   AlphaEssSession(boost::asio::ip::tcp::socket socket, AlphaEssShared& shared);
 
   // Spawns the session's coroutine on its socket's strand.
-  static void start(const std::shared_ptr<AlphaEssSession>& session);
+  // Runs the session; `slot` is its place under the listener's connection caps, held until it ends.
+  static void start(const std::shared_ptr<AlphaEssSession>& session, std::shared_ptr<const void> slot = {});
 
   void close_from_elsewhere() override;
   [[nodiscard]] auto executor() { return socket_.get_executor(); }

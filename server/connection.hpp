@@ -35,10 +35,12 @@ boost::asio::awaitable<WriteResult> write_within(boost::asio::ip::tcp::socket& s
                                                  boost::asio::const_buffer bytes, std::chrono::milliseconds timeout);
 
 // Runs `session->run()` on the socket's strand; an exception escaping it is logged, never
-// propagated (one connection's bug must not take the server down).
+// propagated (one connection's bug must not take the server down). `slot` (the connection's place
+// under the listener's caps, connection_limiter.hpp) is held until run() has returned.
 template <class Session>
-void spawn_session(const std::shared_ptr<Session>& session, const char* vendor) {
-  boost::asio::co_spawn(session->executor(), session->run(), [session, vendor](const std::exception_ptr& error, auto...) {
+void spawn_session(const std::shared_ptr<Session>& session, const char* vendor, std::shared_ptr<const void> slot = {}) {
+  boost::asio::co_spawn(session->executor(), session->run(),
+                        [session, vendor, slot = std::move(slot)](const std::exception_ptr& error, auto...) {
     if (!error) return;
     try {
       std::rethrow_exception(error);

@@ -1,6 +1,8 @@
 // Server counters, readable from any thread (for logs now, the /metrics endpoint later).
 #pragma once
 
+#include "server/rejection_summary.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -23,6 +25,8 @@ struct AlphaEssCounters {
   std::atomic<std::uint64_t> idle_timeouts{0};
   // Indexed by alphaess::RejectReason.
   std::array<std::atomic<std::uint64_t>, 4> rejections{};
+  // Per peer and reason, as health lists them (loaded from the database at start).
+  RejectionSummary rejection_summary;
 };
 
 }  // namespace sunkeep::server

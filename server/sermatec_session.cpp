@@ -62,7 +62,9 @@ SermatecSession::SermatecSession(asio::ip::tcp::socket socket, SermatecShared& s
   socket_.set_option(asio::socket_base::keep_alive(true), ignored);
 }
 
-void SermatecSession::start(const std::shared_ptr<SermatecSession>& session) { spawn_session(session, "sermatec"); }
+void SermatecSession::start(const std::shared_ptr<SermatecSession>& session, std::shared_ptr<const void> slot) {
+  spawn_session(session, "sermatec", std::move(slot));
+}
 
 void SermatecSession::close_from_elsewhere() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
@@ -315,7 +317,11 @@ awaitable<bool> SermatecSession::read_some(Clock::time_point wake) {
 void SermatecSession::note_junk(const sermatec::Junk& junk) {
   shared_.counters.junk_bytes += junk.count;
   if (shared_.log_once.first("sermatec-junk:" + peer_)) {
-    spdlog::warn("sermatec {}: {} bytes that are not a frame skipped: {}", who(), junk.count, to_hex(junk.first_bytes));
+    // Junk may be a B1 answer that lost its frame, so its bytes are shown only when B1 is never asked.
+    const bool may_hold_secret = shared_.config.query_network;
+    spdlog::warn("sermatec {}: {} bytes that are not a frame skipped{}{}", who(), junk.count,
+                 may_hold_secret || junk.first_bytes.empty() ? "" : ": ",
+                 may_hold_secret ? "" : to_hex(junk.first_bytes));
   } else {
     spdlog::debug("sermatec {}: {} junk bytes skipped", who(), junk.count);
   }

@@ -77,7 +77,8 @@ class SermatecSession final : public SessionRegistry::Closable,
   SermatecSession(boost::asio::ip::tcp::socket socket, SermatecShared& shared, SermatecOrigin origin);
 
   // Runs an accepted connection in the background.
-  static void start(const std::shared_ptr<SermatecSession>& session);
+  // Runs the session; `slot` is its place under the listener's connection caps, held until it ends.
+  static void start(const std::shared_ptr<SermatecSession>& session, std::shared_ptr<const void> slot = {});
   // Runs the connection to its end; true when the inverter identified itself at least once.
   boost::asio::awaitable<bool> run();
 

@@ -2,6 +2,7 @@
 #include "server/server.hpp"
 
 #include "server/clock.hpp"
+#include "server/connection.hpp"
 #include "server/sermatec_connector.hpp"
 #include "storage/tuning_override.hpp"
 
@@ -46,6 +47,13 @@ tcp::acceptor bind_acceptor(asio::io_context& io, const config::Endpoint& where,
   return acceptor;
 }
 
+// The refused connections stored so far, for health to list from memory.
+void load_rejections(const std::string& database_path, RejectionSummary& summary) {
+  storage::Connection db(database_path, storage::Connection::Mode::read_only);
+  storage::HistoryReader history(db);
+  summary.load(history.rejections());
+}
+
 // Built-in tuning unless a test or benchmark overrides it (storage/tuning_override.hpp).
 storage::WriterTuning writer_tuning() {
   const char* overrides = std::getenv(storage::writer_tuning_variable);
@@ -61,12 +69,17 @@ storage::WriterTuning writer_tuning() {
 }  // namespace
 
 Server::Server(config::Config config, SermatecTiming sermatec_timing)
-    : config_(std::move(config)), work_(asio::make_work_guard(io_)) {
+    : config_(std::move(config)),
+      http_budget_(std::make_unique<AnswerBudget>(std::uint64_t{config_.http.max_buffered_mb} << 20, http_counters_)),
+      work_(asio::make_work_guard(io_)) {
   writer_ = std::make_unique<storage::Writer>(config_.storage.path, writer_tuning());
   alphaess_ = std::make_unique<AlphaEssShared>(config_.alphaess, *writer_);
+  load_rejections(config_.storage.path, alphaess_->counters.rejection_summary);
   if (config_.alphaess.enabled) {
     alphaess_acceptor_.emplace(bind_acceptor(io_, config_.alphaess.listen, "AlphaESS devices"));
   }
+  alphaess_limiter_ = ConnectionLimiter::create("alphaess", config_.alphaess.limits);
+  sermatec_limiter_ = ConnectionLimiter::create("sermatec", config_.sermatec.limits);
   sermatec_ = std::make_unique<SermatecShared>(config_.sermatec, *writer_, sermatec_timing);
   if (config_.sermatec.enabled) {
     sermatec_acceptor_.emplace(bind_acceptor(io_, config_.sermatec.listen, "Sermatec inverters"));
@@ -79,7 +92,8 @@ Server::Server(config::Config config, SermatecTiming sermatec_timing)
                                                   .started = now_ms(),
                                                   .expected_interval_ms = {{alphaess_vendor, 10'000},
                                                                            {sermatec_vendor, config_.sermatec.poll_interval.count()}}},
-                                    static_cast<const api::LiveStatus&>(*this));
+                                    static_cast<const api::LiveStatus&>(*this),
+                                    static_cast<const api::HealthStatus&>(*this));
   http_acceptor_.emplace(bind_acceptor(io_, config_.http.listen, "the HTTP API"));
 }
 
@@ -87,6 +101,12 @@ bool Server::connected(const std::string& vendor, const std::string& serial) con
   if (vendor == alphaess_vendor) return alphaess_->registry.bound(serial);
   if (vendor == sermatec_vendor) return sermatec_->registry.bound("serial:" + serial);
   return false;
+}
+
+std::string Server::storage_status() const { return writer_->storage_status(); }
+
+std::vector<storage::RejectionItem> Server::rejections() const {
+  return alphaess_->counters.rejection_summary.newest_first();
 }
 
 std::uint16_t Server::sermatec_port() const {
@@ -116,10 +136,10 @@ std::uint16_t Server::alphaess_port() const {
   return alphaess_acceptor_ ? alphaess_acceptor_->local_endpoint().port() : 0;
 }
 
-void Server::spawn_accept_loop(tcp::acceptor& acceptor, OnAccept on_accept) {
+void Server::spawn_accept_loop(tcp::acceptor& acceptor, std::shared_ptr<ConnectionLimiter> limiter, OnAccept on_accept) {
   asio::co_spawn(
       acceptor.get_executor(),
-      [this, &acceptor, on_accept = std::move(on_accept)]() -> asio::awaitable<void> {
+      [this, &acceptor, limiter = std::move(limiter), on_accept = std::move(on_accept)]() -> asio::awaitable<void> {
         asio::steady_timer backoff(acceptor.get_executor());
         while (acceptor.is_open()) {
           auto accepted = co_await acceptor.async_accept(asio::make_strand(io_), asio::as_tuple(asio::use_awaitable));
@@ -132,7 +152,15 @@ void Server::spawn_accept_loop(tcp::acceptor& acceptor, OnAccept on_accept) {
             co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
           }
-          on_accept(std::move(std::get<1>(accepted)));
+          tcp::socket socket = std::move(std::get<1>(accepted));
+          std::string host;
+          peer_text(socket, host);
+          auto slot = limiter->admit(host);
+          if (!slot) {
+            close_socket(socket);  // beyond a cap: closed at once
+            continue;
+          }
+          on_accept(std::move(socket), std::move(slot));
         }
       },
       asio::detached);
@@ -143,15 +171,16 @@ void Server::start(std::size_t io_threads) {
     spdlog::info("listening for AlphaESS devices on {} (device clock zone {})",
                  config::Endpoint{config_.alphaess.listen.host, alphaess_port()}.to_string(),
                  config_.alphaess.timezone);
-    spawn_accept_loop(*alphaess_acceptor_, [this](tcp::socket socket) {
-      AlphaEssSession::start(std::make_shared<AlphaEssSession>(std::move(socket), *alphaess_));
+    spawn_accept_loop(*alphaess_acceptor_, alphaess_limiter_, [this](tcp::socket socket, std::shared_ptr<const void> slot) {
+      AlphaEssSession::start(std::make_shared<AlphaEssSession>(std::move(socket), *alphaess_), std::move(slot));
     });
   }
   if (sermatec_acceptor_) {
     spdlog::info("listening for Sermatec inverters on {}",
                  config::Endpoint{config_.sermatec.listen.host, sermatec_port()}.to_string());
-    spawn_accept_loop(*sermatec_acceptor_, [this](tcp::socket socket) {
-      SermatecSession::start(std::make_shared<SermatecSession>(std::move(socket), *sermatec_, SermatecOrigin::cloud));
+    spawn_accept_loop(*sermatec_acceptor_, sermatec_limiter_, [this](tcp::socket socket, std::shared_ptr<const void> slot) {
+      SermatecSession::start(std::make_shared<SermatecSession>(std::move(socket), *sermatec_, SermatecOrigin::cloud),
+                             std::move(slot));
     });
   }
   if (config_.sermatec.enabled) {
@@ -161,7 +190,8 @@ void Server::start(std::size_t io_threads) {
     }
   }
   spdlog::info("HTTP API on {}", config::Endpoint{config_.http.listen.host, http_port()}.to_string());
-  spawn_http_accept_loop(io_, *http_acceptor_, {*api_, *reads_, writer_->recent(), http_counters_});
+  spawn_http_accept_loop(io_, *http_acceptor_,
+                         {*api_, *reads_, writer_->recent(), http_counters_, *http_budget_, config_.http.max_connections});
   if (io_threads == 0) io_threads = std::max(1U, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < io_threads; ++i) threads_.emplace_back([this] { io_.run(); });
 }

@@ -4,6 +4,7 @@
 #include "api/api.hpp"
 #include "config/config.hpp"
 #include "server/alphaess_session.hpp"
+#include "server/connection_limiter.hpp"
 #include "server/http_server.hpp"
 #include "server/read_pool.hpp"
 #include "server/sermatec_session.hpp"
@@ -21,7 +22,7 @@
 
 namespace sunkeep::server {
 
-class Server : private api::LiveStatus {
+class Server : private api::LiveStatus, private api::HealthStatus {
  public:
   // Opens storage and binds every enabled listener; throws std::exception with a clear message
   // when the database cannot be opened or a port cannot be bound.
@@ -44,16 +45,25 @@ class Server : private api::LiveStatus {
   [[nodiscard]] SermatecCounters& sermatec_counters() { return sermatec_->counters; }
   [[nodiscard]] AlphaEssCounters& alphaess_counters() { return alphaess_->counters; }
   [[nodiscard]] HttpCounters& http_counters() { return http_counters_; }
+  [[nodiscard]] const ConnectionLimiter& alphaess_limiter() const { return *alphaess_limiter_; }
+  [[nodiscard]] const ConnectionLimiter& sermatec_limiter() const { return *sermatec_limiter_; }
   [[nodiscard]] const config::Config& config() const { return config_; }
 
  private:
-  using OnAccept = std::function<void(boost::asio::ip::tcp::socket)>;
-  void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor, OnAccept on_accept);
+  // A device connection admitted under its listener's caps, with its slot to hold while it lasts.
+  using OnAccept = std::function<void(boost::asio::ip::tcp::socket, std::shared_ptr<const void> slot)>;
+  void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor, std::shared_ptr<ConnectionLimiter> limiter,
+                         OnAccept on_accept);
   [[nodiscard]] std::size_t device_connections() const;
   [[nodiscard]] bool connected(const std::string& vendor, const std::string& serial) const override;
+  [[nodiscard]] std::string storage_status() const override;
+  [[nodiscard]] std::vector<storage::RejectionItem> rejections() const override;
   void close_acceptor(std::optional<boost::asio::ip::tcp::acceptor>& acceptor);
 
   config::Config config_;
+  // Before io_: the HTTP coroutines destroyed with it at shutdown still count into these.
+  HttpCounters http_counters_;
+  std::unique_ptr<AnswerBudget> http_budget_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<storage::Writer> writer_;
@@ -61,9 +71,9 @@ class Server : private api::LiveStatus {
   std::optional<boost::asio::ip::tcp::acceptor> alphaess_acceptor_;
   std::unique_ptr<SermatecShared> sermatec_;
   std::optional<boost::asio::ip::tcp::acceptor> sermatec_acceptor_;
+  std::shared_ptr<ConnectionLimiter> alphaess_limiter_, sermatec_limiter_;
   std::unique_ptr<ReadPool> reads_;
   std::unique_ptr<api::Api> api_;
-  HttpCounters http_counters_;
   std::optional<boost::asio::ip::tcp::acceptor> http_acceptor_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;

@@ -3,6 +3,8 @@
 // Sydney is UTC+11 on 2024-03-03, so local 11:00:00 is 00:00:00Z.
 #include "api/number_text.hpp"
 #include "common/hex.hpp"
+#include "storage/schema.hpp"
+#include "storage/store.hpp"
 #include "tests/support/checks.hpp"
 #include "tests/support/fake_device.hpp"
 #include "tests/support/http_client.hpp"
@@ -305,6 +307,120 @@ TEST_CASE("api: with a token, /api needs it and health stays open") {
   CHECK(http_get(port, "/api/v1/devices", "Bearer letmein").status == 200);
   CHECK(http_get(port, "/api/v1/health").status == 200);
   CHECK(http_get(port, "/api/v1/nothing").status == 401);  // unknown /api paths reveal nothing
+}
+
+TEST_CASE("api: the Bearer scheme is case-insensitive") {
+  FedServer fed([](config::Config& c) { c.http.token = "letmein"; });
+  const std::uint16_t port = fed.server.http_port();
+  CHECK(http_get(port, "/api/v1/devices", "bearer letmein").status == 200);
+  CHECK(http_get(port, "/api/v1/devices", "BEARER letmein").status == 200);
+  CHECK(http_get(port, "/api/v1/devices", "bEaReR  letmein").status == 200);
+  CHECK(http_get(port, "/api/v1/devices", "bearer LETMEIN").status == 401);  // the token itself is exact
+  CHECK(http_get(port, "/api/v1/devices", "Bearerletmein").status == 401);
+  CHECK(http_get(port, "/api/v1/devices", "Basic letmein").status == 401);
+}
+
+TEST_CASE("api: with a token, a request without it is 401 before any parameter is read") {
+  FedServer fed([](config::Config& c) { c.http.token = "letmein"; });
+  const std::uint16_t port = fed.server.http_port();
+  const std::string series = std::string(device_path) + "/series";
+  for (const std::string& query : {std::string("?metric=%ZZ"), std::string("?colour=red"),
+                                   std::string("?metric=Pbat&from=yesterday")}) {
+    CAPTURE(query);
+    const HttpReply r = http_get(port, series + query);
+    CHECK(r.status == 401);
+    CHECK(json::parse(r.body)["error"] == "unauthorized");
+    CHECK(http_get(port, series + query, "Bearer letmein").status == 400);
+  }
+  CHECK(http_get(port, "/api/v1/devices/%ZZ").status == 401);  // a path that cannot be decoded too
+}
+
+TEST_CASE("api: a duplicated Authorization header is a 400") {
+  FedServer fed([](config::Config& c) { c.http.token = "letmein"; });
+  const std::string answer = http_raw(fed.server.http_port(),
+                                      "GET /api/v1/devices HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                      "Authorization: Bearer letmein\r\nAuthorization: Bearer letmein\r\n\r\n");
+  CHECK(answer.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(answer.find(R"("error":"bad_request")") != std::string::npos);
+  CHECK(answer.find("Authorization") != std::string::npos);
+  CHECK(http_get(fed.server.http_port(), "/api/v1/devices", "Bearer letmein").status == 200);
+}
+
+TEST_CASE("api: a Transfer-Encoding whose last coding is not chunked is a 400 and the connection closes") {
+  FedServer fed;
+  const std::uint16_t port = fed.server.http_port();
+  // A second request follows in the same bytes: it must not be answered (RFC 9112 §6.3).
+  const std::string next = "GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (const std::string coding : {"gzip", "chunked, gzip", "chunked, chunked"}) {
+    CAPTURE(coding);
+    const std::string answer =
+        http_raw(port, "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding + "\r\n\r\n" + next);
+    CHECK(answer.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(answer.find(R"("error":"bad_request")") != std::string::npos);
+    CHECK(answer.find("HTTP/1.1", 1) == std::string::npos);  // closed: the next request got nothing
+  }
+  // A chunked body (here empty) is still read, and the request answered.
+  const std::string chunked = http_raw(port, "GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                             "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  CHECK(chunked.rfind("HTTP/1.1 200", 0) == 0);
+}
+
+TEST_CASE("api: from and to outside the years 0000-9999 are a 400 naming the parameter") {
+  FedServer fed;
+  const std::uint16_t port = fed.server.http_port();
+  const std::string series = std::string(device_path) + "/series?metric=Pbat";
+  const auto expect_bad = [&](const std::string& query, const std::string& name) {
+    CAPTURE(query);
+    const HttpReply r = http_get(port, series + query);
+    CHECK(r.status == 400);
+    CHECK(json::parse(r.body)["detail"].get<std::string>().rfind(name + ":", 0) == 0);
+  };
+  expect_bad("&to=9999-12-31T23:59:59-01:00", "to");          // an offset carries it into year 10000
+  expect_bad("&from=0000-01-01T00:00:00%2B01:00", "from");    // and into year -1
+  expect_bad("&from=-62167219201", "from");                   // a second before 0000-01-01T00:00:00Z
+  expect_bad("&from=1&to=253402300800", "to");                // 10000-01-01T00:00:00Z
+  expect_bad("&from=1&to=253402300799.9999", "to");           // rounds to year 10000
+  // The edges themselves are accepted.
+  CHECK(http_get(port, series + "&from=-62167219200&to=0").status == 200);
+  CHECK(http_get(port, series + "&from=0000-01-01T00:00:00Z&to=1969-12-31T23:59:59Z").status == 200);
+  CHECK(http_get(port, series + "&from=9999-12-31T00:00:00Z&to=9999-12-31T23:59:59.999Z").status == 200);
+}
+
+TEST_CASE("api: health reports storage and MQTT, and lists rejections from memory") {
+  TempDir dir;
+  {
+    storage::Connection db(dir.file("sunkeep.db"));
+    storage::configure_durable(db);
+    storage::migrate(db);
+    storage::Store store(db);
+    store.note_rejection("192.168.1.40", "tls_client_hello", std::nullopt, 1709427600000);  // 2024-03-03T01:00:00Z
+  }
+  TestServer server(dir, {});
+  const std::uint16_t port = server.http_port();
+  const auto health = [&] {
+    const HttpReply r = http_get(port, "/api/v1/health");
+    CHECK(r.status == 200);
+    return json::parse(r.body);
+  };
+  const std::uint64_t queries_before = server.http_counters().storage_queries;
+  const json first = health();
+  CHECK(first["status"] == "ok");
+  CHECK(first["storage"] == "ok");
+  CHECK(first["mqtt"] == "disabled");
+  CHECK(first["rejections"] == json::parse(R"([{"peer":"192.168.1.40","reason":"tls_client_hello","serial":null,)"
+                                           R"("count":1,"last":"2024-03-03T01:00:00Z"}])"));
+  // A new rejection shows at once, newest first.
+  FakeDevice tls(server.port());
+  tls.send_bytes(std::string("\x16\x03\x01\x00\xf1\x01\x00\x00\xed\x03\x03", 11) + std::string(64, '\x42'));
+  REQUIRE(tls.closed_by_server());
+  const json second = health();
+  REQUIRE(second["rejections"].size() == 2);
+  CHECK(second["rejections"][0]["peer"] == "127.0.0.1");
+  CHECK(second["rejections"][0]["count"] == 1);
+  CHECK(second["rejections"][1]["peer"] == "192.168.1.40");
+  CHECK(server.http_counters().storage_queries == queries_before);  // no query thread was asked
+  CHECK(http_get(port, "/api/v1/devices").status == 200);
+  CHECK(server.http_counters().storage_queries == queries_before + 1);
 }
 
 TEST_CASE("api: malformed HTTP is answered 400 and the connection closed") {

@@ -28,6 +28,7 @@ class TestServer {
   [[nodiscard]] server::AlphaEssCounters& counters() { return server_->alphaess_counters(); }
   [[nodiscard]] server::HttpCounters& http_counters() { return server_->http_counters(); }
   [[nodiscard]] server::SermatecCounters& sermatec_counters() { return server_->sermatec_counters(); }
+  [[nodiscard]] const server::ConnectionLimiter& alphaess_limiter() const { return server_->alphaess_limiter(); }
   [[nodiscard]] std::uint16_t sermatec_port() const { return server_->sermatec_port(); }
   [[nodiscard]] const std::string& db_path() const { return db_path_; }
   // A read-only connection to the server's database (WAL lets it read while the server writes).

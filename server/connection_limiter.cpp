@@ -1,0 +1,58 @@
+// ConnectionLimiter: counting open connections per listener and per source address.
+#include "server/connection_limiter.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace sunkeep::server {
+
+std::shared_ptr<ConnectionLimiter::Slot> ConnectionLimiter::admit(const std::string& host, Clock::time_point now) {
+  {
+    std::lock_guard lock(mutex_);
+    auto& from_host = open_per_host_[host];
+    const bool listener_full = open_ >= limits_.max_connections;
+    const bool host_full = from_host >= limits_.max_connections_per_host;
+    if (!listener_full && !host_full) {
+      ++from_host;
+      ++open_;
+      return std::make_shared<Slot>(shared_from_this(), host);
+    }
+    if (from_host == 0) open_per_host_.erase(host);
+    ++refused_;
+    if (!log_due(host, now)) return nullptr;
+    const std::string cap = listener_full ? "max_connections = " + std::to_string(limits_.max_connections)
+                                          : "max_connections_per_host = " + std::to_string(limits_.max_connections_per_host);
+    spdlog::warn("{}: refusing connections from {}: {} reached (logged once a minute per host)", listener_, host, cap);
+  }
+  return nullptr;
+}
+
+bool ConnectionLimiter::log_due(const std::string& host, Clock::time_point now) {
+  // Forget hosts not logged for a minute once many are remembered, so the map stays small.
+  constexpr std::size_t remembered_hosts = 1024;
+  if (last_logged_.size() >= remembered_hosts) {
+    std::erase_if(last_logged_, [now](const auto& entry) { return now - entry.second >= log_interval; });
+  }
+  const auto [it, first] = last_logged_.try_emplace(host, now);
+  if (!first && now - it->second < log_interval) return false;
+  it->second = now;
+  return true;
+}
+
+void ConnectionLimiter::release(const std::string& host) {
+  std::lock_guard lock(mutex_);
+  --open_;
+  const auto it = open_per_host_.find(host);
+  if (it != open_per_host_.end() && --it->second == 0) open_per_host_.erase(it);
+}
+
+std::uint64_t ConnectionLimiter::refused() const {
+  std::lock_guard lock(mutex_);
+  return refused_;
+}
+
+std::size_t ConnectionLimiter::open() const {
+  std::lock_guard lock(mutex_);
+  return open_;
+}
+
+}  // namespace sunkeep::server
