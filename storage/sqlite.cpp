@@ -7,7 +7,8 @@ namespace sunkeep::storage {
 
 namespace {
 [[noreturn]] void fail(sqlite3* db, std::string_view what) {
-  throw StorageError(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+  throw StorageError(std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory"),
+                     db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM);
 }
 
 sqlite3_stmt* compile(sqlite3* db, std::string_view sql) {
@@ -25,9 +26,10 @@ Connection::Connection(const std::string& path, Mode mode) {
                                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    const int code = db_ ? sqlite3_errcode(db_) & 0xff : SQLITE_NOMEM;
     sqlite3_close(db_);
     db_ = nullptr;
-    throw StorageError("cannot open database " + path + ": " + message);
+    throw StorageError("cannot open database " + path + ": " + message, code);
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, 5000);
@@ -43,10 +45,10 @@ Connection::~Connection() {
 void Connection::exec(std::string_view sql) {
   char* error = nullptr;
   const std::string text(sql);
-  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+  if (const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error); rc != SQLITE_OK) {
     const std::string message = error ? error : "unknown error";
     sqlite3_free(error);
-    throw StorageError("SQL failed (" + message + "): " + text.substr(0, 80));
+    throw StorageError("SQL failed (" + message + "): " + text.substr(0, 80), rc & 0xff);
   }
 }
 
@@ -71,6 +73,8 @@ std::size_t Connection::idle_statements() const {
   for (const auto& entry : idle_) count += entry.second.size();
   return count;
 }
+
+bool Connection::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
@@ -132,7 +136,7 @@ bool Statement::step() {
   if (rc == SQLITE_DONE) return false;
   const std::string message = sqlite3_errmsg(db_);
   sqlite3_reset(stmt_);
-  throw StorageError("step failed: " + message);
+  throw StorageError("step failed: " + message, rc & 0xff);
 }
 
 void Statement::run() {

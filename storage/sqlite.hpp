@@ -15,8 +15,11 @@ struct sqlite3_stmt;
 
 namespace sunkeep::storage {
 
+// A failed SQLite call: the message, and SQLite's primary result code (SQLITE_FULL, …; 0 when the
+// error did not come from SQLite) so that callers can tell a full disk from a bug.
 struct StorageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit StorageError(const std::string& what, int sqlite_code = 0) : std::runtime_error(what), code(sqlite_code) {}
+  int code;
 };
 
 class Statement;
@@ -38,6 +41,9 @@ class Connection {
   [[nodiscard]] std::int64_t last_insert_rowid() const;
   [[nodiscard]] int changes() const;
   [[nodiscard]] sqlite3* handle() const { return db_; }
+  // Whether a transaction is open. SQLite may roll back a whole transaction by itself when a
+  // statement fails with SQLITE_FULL or SQLITE_IOERR, not only the statement.
+  [[nodiscard]] bool in_transaction() const;
   // The first column of the first row of a query, as an integer (0 when there is no row).
   std::int64_t query_int(std::string_view sql);
   // How many prepared statements wait for reuse.

@@ -218,12 +218,16 @@ void Store::end_job() {
   job_clock_changes_.clear();
 }
 
-void Store::undo_job() {
-  rollback_to_.run();
-  release_.run();
+bool Store::undo_job() {
+  const bool transaction_kept = db_.in_transaction();
+  if (transaction_kept) {
+    rollback_to_.run();
+    release_.run();
+  }
   pending_.resize(job_start_);
   undo_clock_changes();
   forget_ids();
+  return transaction_kept;
 }
 
 void Store::undo_clock_changes() {
@@ -294,6 +298,28 @@ std::int64_t Store::move_batches_to_samples(std::int64_t max_batches) {
   for (const auto& r : rows) insert_sample_row(r.series, r.point);
   if (moved > 0) delete_batches_through(last_id);
   return moved;
+}
+
+std::int64_t Store::publish_stored_batches() {
+  constexpr std::size_t points_per_publish = 100'000;
+  std::vector<SeriesPoint> points;
+  std::int64_t batches = 0;
+  auto read_all = db_.prepare("SELECT id, t_ms, data FROM sample_batch ORDER BY id");
+  while (read_all.step()) {
+    ++batches;
+    const UtcMillis t = read_all.int64(1);
+    if (const auto values = decode_batch(read_all.blob(2))) {
+      for (const auto& v : *values) points.push_back({v.series, {t, v.value}});
+    } else {
+      spdlog::error("sample batch {} does not decode and is left out (its frame stays archived)", read_all.int64(0));
+    }
+    if (points.size() >= points_per_publish) {
+      recent_->publish(points);
+      points.clear();
+    }
+  }
+  recent_->publish(points);
+  return batches;
 }
 
 void Store::flush_device_state() {

@@ -134,10 +134,11 @@ class Store {
 
   // One writer job inside the transaction: a savepoint, released when the job is done or rolled
   // back when it failed, with the job's pending samples and clock samples (other jobs' unsaved
-  // clock samples stay) and the cached ids.
+  // clock samples stay) and the cached ids. undo_job is false when SQLite rolled back the whole
+  // transaction (a full disk may): the other jobs' work is gone with it.
   void begin_job();
   void end_job();
-  void undo_job();
+  [[nodiscard]] bool undo_job();
   // After COMMIT: hands this transaction's samples to the RecentSamples; after a failed commit:
   // forgets them.
   void publish_pending();
@@ -150,8 +151,12 @@ class Store {
   // how many it deleted.
   std::int64_t delete_batches_through(std::int64_t id, std::int64_t max_batches = -1);
   // Moves up to `max_batches` of the oldest batches into `sample` and deletes them; returns how
-  // many batches were moved (startup, tests and tools; the running writer drains RecentSamples).
+  // many batches were moved (tests and tools; the running writer drains RecentSamples).
   std::int64_t move_batches_to_samples(std::int64_t max_batches);
+  // Publishes the points of every stored batch, oldest first, to the RecentSamples, so that the
+  // batches a previous run left are readable at once and drained like new ones. Reads only:
+  // nothing here can fail for a full disk. Returns how many batches there were.
+  std::int64_t publish_stored_batches();
 
   // Writes the last-seen times and clock samples changed since the previous call.
   void flush_device_state();

@@ -1,6 +1,7 @@
 // Parses SUNKEEP_WRITER_TUNING entries onto a WriterTuning (tuning_override.hpp).
 #include "storage/tuning_override.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 #include <string>
@@ -42,6 +43,12 @@ void apply(WriterTuning& tuning, std::string_view entry) {
     tuning.checkpoint_interval = std::chrono::milliseconds(value);
   } else if (key == "short_checkpoint_ms") {
     tuning.short_checkpoint = std::chrono::milliseconds(value);
+  } else if (key == "failure_pause_ms") {
+    tuning.failure_pause = std::chrono::milliseconds(value);
+  } else if (key == "max_failure_pause_ms") {
+    tuning.max_failure_pause = std::chrono::milliseconds(value);
+  } else if (key == "max_page_count") {
+    tuning.max_page_count = static_cast<std::int64_t>(std::min<std::uint64_t>(value, 1ULL << 40));
   } else {
     throw std::invalid_argument("unknown key \"" + std::string(key) + "\"");
   }

@@ -16,7 +16,8 @@ inline constexpr const char* writer_tuning_variable = "SUNKEEP_WRITER_TUNING";
 
 // Keys: drain_interval_ms, drain_threshold, drain_slice_points, batch_delete_step,
 // drain_pause_factor (at most 1000), wal_restart_bytes, wal_limit_bytes, checkpoint_interval_ms,
-// short_checkpoint_ms. Throws std::invalid_argument naming the entry it cannot use.
+// short_checkpoint_ms, failure_pause_ms, max_failure_pause_ms, max_page_count (a database that
+// cannot grow, as on a full disk). Throws std::invalid_argument naming the entry it cannot use.
 WriterTuning override_tuning(WriterTuning tuning, std::string_view overrides);
 
 }  // namespace sunkeep::storage

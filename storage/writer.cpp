@@ -6,29 +6,71 @@
 #include <boost/asio/error.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace sunkeep::storage {
 
 namespace {
-std::unique_ptr<Connection> open_database(const std::string& path) {
+// "12 MB free" on the filesystem holding `path`, or "" when it cannot be told.
+std::string free_space(const std::string& path) {
+  const auto folder = std::filesystem::path(path).parent_path();
+  struct statvfs fs {};
+  if (::statvfs(folder.empty() ? "." : folder.c_str(), &fs) != 0) return "";
+  const auto bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+  return std::to_string(bytes >> 20) + " MB free";
+}
+
+// What may help with an error at open: where to look, or how much room is left.
+std::string hint_for(const std::string& path, int sqlite_code) {
+  if (sqlite_code == SQLITE_FULL) return " (" + free_space(path) + ")";
+  if (sqlite_code == SQLITE_READONLY || sqlite_code == SQLITE_CANTOPEN || sqlite_code == SQLITE_PERM) {
+    return " (check the permissions of the file and of its folder)";
+  }
+  return "";
+}
+
+std::unique_ptr<Connection> open_database(const std::string& path, const WriterTuning& tuning) {
   const std::filesystem::path file(path);
   if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
-  auto db = std::make_unique<Connection>(path);
-  configure_durable(*db);
-  migrate(*db);
-  return db;
+  try {
+    auto db = std::make_unique<Connection>(path);
+    if (tuning.max_page_count > 0) db->exec("PRAGMA max_page_count = " + std::to_string(tuning.max_page_count));
+    configure_durable(*db);
+    migrate(*db);
+    return db;
+  } catch (const StorageError& e) {
+    throw StorageError("cannot open the database " + path + ": " + e.what() + hint_for(path, e.code), e.code);
+  }
 }
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> identity_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return std::pair{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+}
+
+constexpr auto presence_check_interval = std::chrono::seconds(1);
 }  // namespace
 
 Writer::Writer(const std::string& path, WriterTuning tuning)
-    : tuning_(tuning), db_(open_database(path)), store_(std::make_unique<Store>(*db_, &recent_)), path_(path) {
+    : tuning_(tuning),
+      db_(open_database(path, tuning_)),
+      store_(std::make_unique<Store>(*db_, &recent_)),
+      drain_backoff_("moving samples into the sample table", tuning_.failure_pause, tuning_.max_failure_pause),
+      compaction_backoff_("packing samples into hour blocks", tuning_.failure_pause, tuning_.max_failure_pause),
+      packing_backoff_("packing frames and records into hour blocks", tuning_.failure_pause, tuning_.max_failure_pause),
+      path_(path) {
+  check_writable();
+  if (const auto id = identity_of(path_)) database_file_ = {id->first, id->second};
   recover();
   // COMMIT writes the log without syncing it; the sync thread syncs it before any ack.
   db_->exec("PRAGMA synchronous = NORMAL");
@@ -40,43 +82,94 @@ Writer::Writer(const std::string& path, WriterTuning tuning)
   checkpoint_db_->exec("PRAGMA synchronous = FULL");
   checkpoint_thread_ = std::thread([this] { run_checkpoints(); });
   const auto now = std::chrono::steady_clock::now();
-  next_drain_ = now + tuning_.drain_interval;
+  if (next_drain_ == std::chrono::steady_clock::time_point{}) next_drain_ = now + tuning_.drain_interval;
   next_compaction_ = now + tuning_.compaction_interval;
+  next_presence_check_ = now + presence_check_interval;
   sync_thread_ = std::thread([this] { run_syncs(); });
   thread_ = std::thread([this] { run(); });
 }
 
+Writer::Failure Writer::failure_of(const std::exception& e) {
+  const StorageErrc category = classify(e);
+  return {category, make_error_code(category).message() + " (" + e.what() + ")"};
+}
+
 template <class Work>
-bool Writer::in_transaction(const char* what, Work&& work) {
+std::optional<Writer::Failure> Writer::try_transaction(Work&& work) {
   try {
     db_->exec("BEGIN IMMEDIATE");
     work();
     db_->exec("COMMIT");
-    return true;
+    return std::nullopt;
   } catch (const std::exception& e) {
-    spdlog::error("{} failed and was rolled back: {}", what, e.what());
     try {
       db_->exec("ROLLBACK");
     } catch (const std::exception&) {
       // Already rolled back by SQLite.
     }
     store_->drop_caches();
-    return false;
+    return failure_of(e);
+  }
+}
+
+void Writer::note_storage(const std::optional<Failure>& failure) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  if (failure && storage_wide(failure->category)) {
+    std::string reason = make_error_code(failure->category).message();
+    if (failure->category == StorageErrc::full) reason += " (" + free_space(path_) + ")";
+    if (failing_.empty()) {
+      failing_since_ = now;
+      spdlog::error("storage of {} failing: {}; no frame is acknowledged while it fails", path_,
+                    failure->category == StorageErrc::full ? reason : failure->reason);
+    }
+    if (!gone_) failing_ = std::move(reason);
+  } else if (!failure && !failing_.empty() && !gone_) {
+    spdlog::info("storage of {} works again after {:.1f} s", path_,
+                 std::chrono::duration<double>(now - failing_since_).count());
+    failing_.clear();
+  }
+}
+
+void Writer::check_writable() {
+  // SQLite opens a file it may not write read-only without a word: every commit would fail and
+  // no device would ever be acknowledged. Better to refuse to start.
+  if (sqlite3_db_readonly(db_->handle(), "main") == 1) {
+    throw StorageError("database " + path_ + " is read-only (check the file's and its folder's permissions)",
+                       SQLITE_READONLY);
+  }
+  try {
+    db_->exec("BEGIN IMMEDIATE");
+    db_->exec("PRAGMA user_version = " + std::to_string(db_->query_int("PRAGMA user_version")));
+    db_->exec("ROLLBACK");
+  } catch (const StorageError& e) {
+    throw StorageError("database " + path_ + " cannot be written: " + e.what(), e.code);
   }
 }
 
 void Writer::recover() {
-  constexpr std::int64_t batches_per_transaction = 100'000;
-  std::int64_t moved = 0;
-  bool more = true;
-  while (more && in_transaction("moving sample batches", [&] {
-    const std::int64_t n = store_->move_batches_to_samples(batches_per_transaction);
-    moved += n;
-    more = n == batches_per_transaction;
-  })) {
-  }
-  if (more) throw StorageError("could not move the sample batches of the previous run into the sample table");
-  if (moved > 0) spdlog::info("moved {} sample batches of the previous run into the sample table", moved);
+  const std::int64_t batches = store_->publish_stored_batches();
+  if (batches == 0) return;
+  spdlog::info("{} sample batches of the previous run are readable and wait to be drained into the sample table",
+               batches);
+  next_drain_ = std::chrono::steady_clock::now();  // drained at the writer's first turn
+}
+
+bool Writer::database_in_place() {
+  const auto id = identity_of(path_);
+  if (id && id->first == database_file_.device && id->second == database_file_.inode) return true;
+  mark_gone(path_);
+  return false;
+}
+
+void Writer::mark_gone(const std::string& file) {
+  std::lock_guard lock(mutex_);
+  if (gone_) return;
+  spdlog::error("{} was deleted or replaced while sunkeep ran: no frame is acknowledged any more; "
+                "restart sunkeep to open the database again", file);
+  if (failing_.empty()) failing_since_ = std::chrono::steady_clock::now();
+  gone_ = true;
+  failing_ = make_error_code(StorageErrc::gone).message() + " (" + file + "): restart sunkeep";
 }
 
 Writer::~Writer() {
@@ -114,12 +207,12 @@ void Writer::run_syncs() {
     if (unsynced_.empty()) break;  // the writer has ended and everything it committed is done
     committed.swap(unsynced_);
     lock.unlock();
-    const bool durable = sync_log();
+    const std::optional<StorageErrc> failed = sync_log();
     lock.lock();
-    ++(durable ? stats_.log_syncs : stats_.failed_log_syncs);
+    ++(failed ? stats_.failed_log_syncs : stats_.log_syncs);
     lock.unlock();
     for (auto& pending : committed) {
-      if (!durable && !pending.result) pending.result = make_error_code(boost::system::errc::io_error);
+      if (failed && !pending.result) pending.result = make_error_code(*failed);
       complete(std::move(pending));
     }
     committed.clear();
@@ -127,12 +220,25 @@ void Writer::run_syncs() {
   }
 }
 
-bool Writer::sync_log() {
+std::optional<StorageErrc> Writer::sync_log() {
+  // A database deleted while open still takes writes and syncs (into a file nobody can open
+  // again): what is committed there is not acknowledged.
+  if (!database_in_place()) return StorageErrc::gone;
   if (log_fd_ < 0) log_fd_ = open_log();
-  if (log_fd_ >= 0 && ::fdatasync(log_fd_) == 0) return true;
+  if (log_fd_ >= 0) {
+    struct stat open_log_file {};
+    const auto named = identity_of(path_ + "-wal");
+    if (::fstat(log_fd_, &open_log_file) == 0 &&
+        (!named || named->second != static_cast<std::uint64_t>(open_log_file.st_ino))) {
+      mark_gone(path_ + "-wal");
+      return StorageErrc::gone;
+    }
+    if (::fdatasync(log_fd_) == 0) return std::nullopt;
+  }
   spdlog::error("syncing {}-wal failed ({}): the jobs of its last commits are not acknowledged", path_,
                 std::strerror(errno));
-  return false;
+  note_storage(Failure{StorageErrc::io, "syncing the log failed"});
+  return StorageErrc::io;
 }
 
 int Writer::open_log() const {
@@ -274,7 +380,12 @@ void Writer::run() {
     } else if (drain_step_due(std::chrono::steady_clock::now())) {
       // No group commit to ride in this turn: the drain step takes a transaction of its own.
       DrainStep step;
-      if (in_transaction("drain step", [&] { step = write_drain_step(); })) finish_drain_step(step);
+      const auto failure = try_transaction([&] { step = write_drain_step(); });
+      if (!failure) {
+        finish_drain_step(step);
+      } else {
+        drain_step_failed(*failure);
+      }
     }
     next_upkeep = upkeep(std::chrono::steady_clock::now());
   }
@@ -282,6 +393,10 @@ void Writer::run() {
 }
 
 std::chrono::steady_clock::time_point Writer::upkeep(std::chrono::steady_clock::time_point now) {
+  if (now >= next_presence_check_) {
+    database_in_place();
+    next_presence_check_ = now + presence_check_interval;
+  }
   if (!recent_.draining() && (now >= next_drain_ || recent_.size() >= tuning_.drain_threshold)) {
     drain_through_batch_ = store_->newest_batch_id();
     recent_.freeze();
@@ -296,9 +411,12 @@ std::chrono::steady_clock::time_point Writer::upkeep(std::chrono::steady_clock::
     // 105 ms back to back, 90 ms at a third of the time, no change from no backlog at a tenth;
     // a tenth still packs three times what that fleet produces, docs/benchmarks.md).
     next_compaction_ = backlog ? done + 9 * (done - now) : now + tuning_.compaction_interval;
+    for (const auto* backoff : {&compaction_backoff_, &packing_backoff_}) {
+      if (backoff->failing()) next_compaction_ = std::max(next_compaction_, backoff->retry_at());
+    }
   }
-  auto next = std::min(next_drain_, next_compaction_);
-  if (drain_pending()) next = std::min(next, drain_behind() ? now : next_drain_step_);
+  auto next = std::min({next_drain_, next_compaction_, next_presence_check_});
+  if (drain_pending()) next = std::min(next, drain_behind() && !drain_backoff_.failing() ? now : next_drain_step_);
   return next;
 }
 
@@ -307,6 +425,8 @@ bool Writer::drain_pending() const { return recent_.draining() || delete_through
 bool Writer::drain_behind() const { return recent_.unfrozen_size() >= tuning_.drain_threshold; }
 
 bool Writer::drain_step_due(std::chrono::steady_clock::time_point now) const {
+  // While failing (a full disk) the drain waits out its back-off, behind or not.
+  if (drain_backoff_.failing()) return drain_pending() && drain_backoff_.ready(now);
   return drain_pending() && (now >= next_drain_step_ || drain_behind());
 }
 
@@ -325,19 +445,34 @@ Writer::DrainStep Writer::write_drain_step() {
     }
     store_->end_job();
   } catch (const std::exception& e) {
-    spdlog::error("a drain step failed and was rolled back: {}", e.what());
-    store_->undo_job();
-    // A slice is written again after the pause. Batches not deleted go with the next round's
-    // deletion (or the next start): a batch moved twice changes nothing.
-    if (!recent_.draining()) delete_through_batch_ = 0;
-    step = {};
+    const bool transaction_kept = store_->undo_job();
+    drain_step_failed(failure_of(e));
+    // SQLite rolled back the whole transaction: the work sharing it goes on in a fresh one.
+    if (!transaction_kept) db_->exec("BEGIN IMMEDIATE");
+    return {};
   }
   const auto done = std::chrono::steady_clock::now();
   next_drain_step_ = done + tuning_.drain_pause_factor * (done - start);
   return step;
 }
 
+void Writer::drain_step_failed(const Failure& failure) {
+  // A slice is written again after the pause. Batches not deleted go with the next round's
+  // deletion (or the next start): a batch moved twice changes nothing.
+  if (!recent_.draining()) delete_through_batch_ = 0;
+  const auto now = std::chrono::steady_clock::now();
+  drain_backoff_.failed(now, failure.reason);
+  next_drain_step_ = drain_backoff_.retry_at();
+  note_storage(failure);
+  std::lock_guard lock(mutex_);
+  ++stats_.failed_background_steps;
+}
+
 void Writer::finish_drain_step(const DrainStep& step) {
+  if (step.wrote()) {
+    drain_backoff_.succeeded(std::chrono::steady_clock::now());
+    note_storage(std::nullopt);
+  }
   if (!step.slice.empty()) {
     recent_.drop_frozen(step.slice);
     // Every sample of the batches up to the freeze is in `sample` now: they go next.
@@ -357,42 +492,71 @@ bool Writer::compact() {
   std::int64_t rows = 0;
   PackStep step;
   const bool compacted =
-      in_transaction("sample compaction", [&] { rows = store_->compact_samples(cutoff, compaction_rows); });
-  const bool packed = in_transaction("archive packing", [&] { step = store_->pack_archive(cutoff); });
+      background_step(compaction_backoff_, [&] { rows = store_->compact_samples(cutoff, compaction_rows); });
+  const bool packed = background_step(packing_backoff_, [&] { step = store_->pack_archive(cutoff); });
   std::lock_guard lock(mutex_);
   if (compacted) stats_.rows_compacted += static_cast<std::uint64_t>(rows);
   if (packed) stats_.frames_packed += static_cast<std::uint64_t>(step.frames_packed);
   return (compacted && rows == compaction_rows) || (packed && step.did_work());
 }
 
+template <class Work>
+bool Writer::background_step(FailureBackoff& backoff, Work&& work) {
+  const auto failure = try_transaction(std::forward<Work>(work));
+  const auto now = std::chrono::steady_clock::now();
+  if (failure) {
+    backoff.failed(now, failure->reason);
+    std::lock_guard lock(mutex_);
+    ++stats_.failed_background_steps;
+  } else {
+    backoff.succeeded(now);
+  }
+  note_storage(failure);
+  return !failure;
+}
+
 void Writer::commit_batch(std::deque<Pending>& batch) {
   std::uint64_t failed = 0;
+  std::optional<Failure> storage_failure;  // of a job, for the storage as a whole (a full disk)
   DrainStep drain_step;
-  const bool committed = in_transaction("group commit", [&] {
+  const auto commit_failure = try_transaction([&] {
+    // The drain step shares the commit's fsync instead of paying its own. It goes first: a step
+    // that fails on a full disk may take the whole transaction with it, and before the jobs that
+    // loses nothing.
+    drain_step = write_drain_step();
     for (auto& pending : batch) {
       store_->begin_job();
       try {
         pending.job(*store_);
         store_->end_job();
       } catch (const std::exception& e) {
-        spdlog::error("storage job failed and was rolled back: {}", e.what());
-        store_->undo_job();
-        pending.result = boost::asio::error::fault;
+        if (!store_->undo_job()) throw;  // the transaction is gone: every job of it fails with this
+        Failure failure = failure_of(e);
+        pending.result = make_error_code(failure.category);
         ++failed;
+        if (!storage_wide(failure.category)) {
+          spdlog::error("storage job failed and was rolled back: {}", e.what());
+        } else if (!storage_failure) {
+          storage_failure = std::move(failure);  // logged once, by note_storage, while it lasts
+        }
       }
     }
     store_->flush_device_state();  // once per device and commit, not once per frame
-    drain_step = write_drain_step();  // shares the commit's fsync instead of paying its own
   });
-  if (committed) {
+  if (!commit_failure) {
     store_->publish_pending();  // visible to readers before any job's completion runs
     finish_drain_step(drain_step);
     bound_wal();
+    note_storage(storage_failure);
   } else {
-    spdlog::error("{} frames are not acknowledged: their group commit failed", batch.size());
     store_->discard_pending();
-    for (auto& pending : batch) pending.result = boost::asio::error::broken_pipe;
+    for (auto& pending : batch) pending.result = make_error_code(commit_failure->category);
+    if (!storage_wide(commit_failure->category)) {
+      spdlog::error("{} frames are not acknowledged: their group commit failed: {}", batch.size(), commit_failure->reason);
+    }
+    note_storage(commit_failure);
   }
+  const bool committed = !commit_failure;
   std::lock_guard lock(mutex_);
   stats_.jobs += batch.size();
   stats_.failed_jobs += committed ? failed : batch.size();

@@ -23,10 +23,19 @@
 // (recent_samples.hpp), pausing between slices so that the drain takes at most a quarter of its
 // time unless it falls behind. A slice goes inside the next group commit's transaction, sharing
 // its fsync (a transaction of its own only when no job is waiting). Between group commits the
-// writer packs closed hours of samples, frames and record keys into blocks. On start it moves
-// the sample batches the previous run left into `sample`.
+// writer packs closed hours of samples, frames and record keys into blocks. On start it publishes
+// the sample batches the previous run left to RecentSamples (reading only, so a full disk cannot
+// stop it), and the drain moves them like new ones; a drain deletes exactly the batches whose
+// samples it has written.
+//
+// Storage that fails as a whole (disk full, database read-only, deleted or replaced while
+// running, I/O errors) fails every job with its own error (errors.hpp), is reported by
+// storage_status() and logged once when it starts and once when it ends. The drain, compaction
+// and packing back off while they fail (failure_backoff.hpp).
 #pragma once
 
+#include "storage/errors.hpp"
+#include "storage/failure_backoff.hpp"
 #include "storage/recent_samples.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/store.hpp"
@@ -44,6 +53,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +73,7 @@ struct WriterStats {
   std::uint64_t checkpoint_passes = 0;  // of the checkpoint thread (none while nothing commits)
   std::uint64_t log_syncs = 0;          // of the sync thread, each before the acks of the batches it covers
   std::uint64_t failed_log_syncs = 0;   // their batches' jobs fail (not acknowledged)
+  std::uint64_t failed_background_steps = 0;  // drain, compaction and packing steps (backed off)
 };
 
 // How the writer batches work; the defaults are the server's (tests shorten the drain).
@@ -101,6 +112,13 @@ struct WriterTuning {
   // Should the log still grow past this (a reader keeping old pages in it), the writer copies
   // all of it and truncates the file, holding commits meanwhile.
   std::uintmax_t wal_limit_bytes = 64ULL << 20;
+  // A failing drain, compaction or packing step is retried after this pause, doubled after each
+  // further failure up to the maximum.
+  std::chrono::milliseconds failure_pause{1'000};
+  std::chrono::milliseconds max_failure_pause{60'000};
+  // Tests only: the database cannot grow past this many pages (SQLite's max_page_count), so
+  // writes fail as on a full disk; 0 leaves SQLite's limit.
+  std::int64_t max_page_count = 0;
 };
 
 class Writer {
@@ -113,7 +131,8 @@ class Writer {
   static constexpr std::chrono::minutes compaction_grace{10};
   static constexpr std::int64_t compaction_rows = 5'000;
 
-  // Opens (creating its folder and file if needed) and migrates the database, then starts the thread.
+  // Opens (creating its folder and file if needed) and migrates the database, then starts the
+  // thread. Throws StorageError when the database cannot be written (read-only file or folder).
   explicit Writer(const std::string& path, WriterTuning tuning = {});
   ~Writer();
   Writer(const Writer&) = delete;
@@ -182,10 +201,25 @@ class Writer {
   void enqueue(Job job, std::unique_ptr<CompletionBase> completion);
   void run();
   void commit_batch(std::deque<Pending>& batch);
-  // Runs `work` in its own transaction; false (logged, rolled back) when it throws.
+  // What made a transaction or a job fail.
+  struct Failure {
+    StorageErrc category;
+    std::string reason;
+  };
+  static Failure failure_of(const std::exception& e);
+  // Runs `work` in its own transaction; what failed when it threw (rolled back).
   template <class Work>
-  bool in_transaction(const char* what, Work&& work);
+  std::optional<Failure> try_transaction(Work&& work);
+  // Whether the storage works, from the last write: logs each change and sets storage_status().
+  void note_storage(const std::optional<Failure>& failure);
+  // Fails early, naming the database, when it cannot be written.
+  void check_writable();
   void recover();
+  // Whether the database file (and its log, once open for syncing) is still the one opened, not
+  // deleted or replaced. Marks the storage as gone when it is not.
+  bool database_in_place();
+  // Storage fails from now until a restart: `file` (the database or its log) is not the one opened.
+  void mark_gone(const std::string& file);
   // The upkeep due at `now`; returns when it next falls due.
   std::chrono::steady_clock::time_point upkeep(std::chrono::steady_clock::time_point now);
   // One step of the drain, written into the open transaction under a savepoint: a slice of the
@@ -202,11 +236,16 @@ class Writer {
   [[nodiscard]] bool drain_behind() const;
   [[nodiscard]] bool drain_step_due(std::chrono::steady_clock::time_point now) const;
   DrainStep write_drain_step();
+  // Backs the drain off after a failed step (a slice is written again after the pause).
+  void drain_step_failed(const Failure& failure);
+  // A background step (drain, compaction, packing) run in its own transaction, paced by `backoff`.
+  template <class Work>
+  bool background_step(FailureBackoff& backoff, Work&& work);
   void finish_drain_step(const DrainStep& step);
   // The sync thread: syncs the log for the committed batches, then completes their jobs.
   void run_syncs();
-  // False (logged) when the log could not be synced.
-  bool sync_log();
+  // Empty when the log is synced; else why not (logged).
+  std::optional<StorageErrc> sync_log();
   // The WAL file opened for syncing, -1 (errno set) when it cannot be.
   [[nodiscard]] int open_log() const;
   void run_checkpoints();
@@ -240,6 +279,14 @@ class Writer {
   int log_fd_ = -1;                    // the WAL file, opened for syncing at the first sync
   WriterStats stats_;
   std::string failing_;  // why storage fails now, "" while it works
+  bool gone_ = false;    // the database was deleted or replaced: failing until restarted
+  std::chrono::steady_clock::time_point failing_since_;
+  FailureBackoff drain_backoff_, compaction_backoff_, packing_backoff_;
+  struct FileIdentity {
+    std::uint64_t device = 0, inode = 0;
+  };
+  FileIdentity database_file_;  // what path_ named when it was opened
+  std::chrono::steady_clock::time_point next_presence_check_;
   std::thread thread_;
   std::string path_;
   std::unique_ptr<Connection> checkpoint_db_;

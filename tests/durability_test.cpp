@@ -4,14 +4,9 @@
 #include "storage/sqlite.hpp"
 #include "tests/support/fake_device.hpp"
 #include "tests/support/fixtures.hpp"
+#include "tests/support/server_process.hpp"
 
 #include <doctest/doctest.h>
-
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -19,75 +14,10 @@
 #include <string>
 #include <thread>
 
-extern char** environ;
-
 using namespace sunkeep;
 using namespace sunkeep::test;
 
 namespace {
-
-// The real `sunkeep serve`, on a port the kernel picks: the port is read from its log line
-// "listening for AlphaESS devices on 127.0.0.1:<port>", so parallel test runs cannot collide.
-class ServerProcess {
- public:
-  ServerProcess(const std::string& config_path, const std::string& log_path) {
-    std::string binary = SUNKEEP_BINARY;
-    std::string serve = "serve";
-    std::string flag = "--config";
-    std::string cfg = config_path;
-    char* argv[] = {binary.data(), serve.data(), flag.data(), cfg.data(), nullptr};
-    std::filesystem::remove(log_path);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int spawned = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    REQUIRE(spawned == 0);
-    const std::string marker = "listening for AlphaESS devices on 127.0.0.1:";
-    for (int attempt = 0; attempt < 400 && port_ == 0; ++attempt) {
-      std::ifstream log(log_path);
-      std::string line;
-      while (std::getline(log, line)) {
-        const auto at = line.find(marker);
-        if (at != std::string::npos) port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + marker.size())));
-      }
-      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    REQUIRE_MESSAGE(port_ != 0, "sunkeep serve did not start listening");
-  }
-  ~ServerProcess() { kill_hard(); }
-
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-
-  void kill_hard() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  // Sends SIGTERM and waits, bounded, for the process to exit; its exit code, or -1.
-  int terminate(std::chrono::seconds limit = std::chrono::seconds(20)) {
-    ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill_hard();
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // The i-th record of the stream: a realtime push 10 s after the previous one.
 std::string device_time(int i) {
@@ -112,7 +42,7 @@ std::string write_config(const TempDir& dir) {
 
 TEST_CASE("shutdown: SIGTERM with a device connected exits 0 and keeps everything acked") {
   TempDir dir;
-  ServerProcess server(write_config(dir), dir.file("server.log"));
+  ServerProcess server({.config_path = write_config(dir), .log_path = dir.file("server.log")});
   FakeDevice device(server.port());
   for (int i = 0; i < 10; ++i) {
     const auto ack = device.exchange(16, push(i));
@@ -132,7 +62,7 @@ TEST_CASE("durability: after kill -9 every acknowledged record is in the databas
   int next = 0;
   for (int round = 0; round < 3; ++round) {
     CAPTURE(round);
-    ServerProcess server(config_path, dir.file("server.log"));
+    ServerProcess server({.config_path = config_path, .log_path = dir.file("server.log")});
     FakeDevice device(server.port());
     const int bursts = 8 + round * 3;
     for (int b = 0; b < bursts; ++b) {

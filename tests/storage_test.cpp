@@ -151,7 +151,7 @@ TEST_CASE("store: a failed job takes back its clock sample and keeps the other j
   store.begin_job();
   store.add_clock_sample(full, 100);  // pushes 0 out of the window
   store.add_clock_sample(fresh, 7);
-  store.undo_job();
+  CHECK(store.undo_job());
   CHECK(store.clock_offset(kept) == 1000);
   CHECK(store.clock_offset(full) == 29);
   CHECK_FALSE(store.clock_offset(fresh));

@@ -1,0 +1,213 @@
+// The storage promises of the real `sunkeep serve` binary (issue: nothing acknowledged is lost):
+// restarts on a full disk, kill -9, a drain once room is back, a database that is read-only at
+// start or deleted while running. Every acknowledged record is checked over HTTP at every step.
+#include "common/civil_time.hpp"
+#include "storage/sqlite.hpp"
+#include "tests/support/fake_device.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/server_process.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+
+using namespace sunkeep;
+using namespace sunkeep::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::string_view serial = "ALFULL";
+constexpr std::string_view no_drain = "SUNKEEP_WRITER_TUNING=drain_interval_ms=3600000,drain_threshold=1000000";
+
+// The i-th push: Pbat holds i; forty more numbers make its samples need pages of their own.
+std::string push(int i) {
+  const CivilTime base{2024, 3, 1, 0, 0, 0};
+  const auto time = civil_from_naive_seconds(base.naive_epoch_seconds() + 10LL * i).to_device_string();
+  std::string extra;
+  for (int k = 0; k < 40; ++k) extra += R"(,"Extra)" + std::to_string(k) + R"(":")" + std::to_string(i * 1000 + k) + "\"";
+  return R"({"Time":")" + time + R"(","SN":")" + std::string(serial) + R"(","Pbat":")" + std::to_string(i) + "\"" +
+         extra + "}";
+}
+
+std::string write_config(const TempDir& dir) {
+  const std::string path = dir.file("sunkeep.toml");
+  std::ofstream(path) << "[storage]\npath = \"" << dir.file("sunkeep.db") << "\"\n"
+                      << "[alphaess]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
+                      << "[sermatec]\nenabled = false\n";
+  return path;
+}
+
+// Sends pushes first..first+count-1 and returns those acknowledged.
+std::set<int> send_pushes(std::uint16_t port, int first, int count) {
+  FakeDevice device(port);
+  std::set<int> acked;
+  for (int i = first; i < first + count; ++i) {
+    const auto ack = device.exchange(16, push(i));
+    if (!ack) break;
+    acked.insert(i);
+  }
+  return acked;
+}
+
+// The Pbat values the API serves for the device: the numbers of the pushes it holds.
+std::set<int> served_pushes(std::uint16_t http_port) {
+  const HttpReply reply = http_get(http_port, "/api/v1/devices/alphaess:" + std::string(serial) +
+                                                  "/series?metric=Pbat&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z");
+  REQUIRE(reply.status == 200);
+  const auto answer = nlohmann::json::parse(reply.body);
+  std::set<int> served;
+  for (const auto& point : answer["series"][0]["points"]) {
+    served.insert(static_cast<int>(point[1].get<double>()));
+  }
+  return served;
+}
+
+std::string storage_health(std::uint16_t http_port) {
+  const HttpReply reply = http_get(http_port, "/api/v1/health");
+  REQUIRE(reply.status == 200);
+  return nlohmann::json::parse(reply.body)["storage"].get<std::string>();
+}
+
+// Waits, bounded, until health's storage field starts with `prefix`.
+bool storage_becomes(std::uint16_t http_port, std::string_view prefix, std::chrono::seconds limit = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (storage_health(http_port).starts_with(prefix)) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+std::int64_t waiting_batches(const std::string& db_path) {
+  storage::Connection db(db_path);
+  return db.query_int("SELECT count(*) FROM sample_batch");
+}
+
+// Leaves no room in the database file: no free page inside it (VACUUM) and, through the
+// writer tuning, none to grow into: SQLite then fails writes with SQLITE_FULL, as on a full disk.
+std::string no_room_left(const std::string& db_path) {
+  storage::Connection db(db_path);
+  db.exec("VACUUM");
+  return "SUNKEEP_WRITER_TUNING=drain_interval_ms=100,failure_pause_ms=100,max_page_count=" +
+         std::to_string(db.query_int("PRAGMA page_count"));
+}
+
+bool running_as_root() { return ::geteuid() == 0; }
+constexpr uid_t nobody = 65534;
+
+// Options that run the server as an unprivileged user when the test is root (root ignores file
+// modes), with the folder and config readable by that user.
+ServerOptions unprivileged(const TempDir& dir, const std::string& config) {
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  ServerOptions options{.config_path = config, .log_path = dir.file("server.log")};
+  if (running_as_root()) options.user = nobody;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("full disk: restarts full, kill -9, drain once room is back, restart / every ack stays readable") {
+  TempDir dir;
+  const std::string config = write_config(dir);
+  const std::string db_path = dir.file("sunkeep.db");
+  const ServerOptions plain{.config_path = config, .log_path = dir.file("server.log"), .environment = {std::string(no_drain)}};
+  std::set<int> acked;
+  {  // Records acked and kept as sample batches; a clean stop.
+    ServerProcess server(plain);
+    acked.merge(send_pushes(server.port(), 0, 30));
+    REQUIRE(acked.size() == 30);
+    CHECK(server.terminate() == 0);
+  }
+  {  // More, then kill -9.
+    ServerProcess server(plain);
+    acked.merge(send_pushes(server.port(), 30, 30));
+    REQUIRE(acked.size() == 60);
+    server.kill_hard();
+  }
+  // The second start drained the first run's batches at once; the second run's wait.
+  const std::int64_t waiting = waiting_batches(db_path);
+  REQUIRE(waiting >= 30);
+  const std::string full = no_room_left(db_path);
+  for (int restart = 0; restart < 2; ++restart) {
+    CAPTURE(restart);
+    ServerProcess server({.config_path = config, .log_path = dir.file("server.log"), .environment = {full}});
+    CHECK(served_pushes(server.http_port()) == acked);  // readable at once, from the batches
+    CHECK(storage_becomes(server.http_port(), "failing: database or disk is full"));  // its drain failed
+    CHECK(served_pushes(server.http_port()) == acked);  // and lost nothing
+    if (restart == 0) {
+      server.kill_hard();
+    } else {
+      CHECK(server.terminate() == 0);
+    }
+    CHECK(waiting_batches(db_path) == waiting);  // none deleted unmoved
+  }
+  {  // Room again: the drain moves every batch, deletes exactly those, and everything is served.
+    ServerProcess server({.config_path = config, .log_path = dir.file("server.log"),
+                          .environment = {"SUNKEEP_WRITER_TUNING=drain_interval_ms=100"}});
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (waiting_batches(db_path) > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    CHECK(waiting_batches(db_path) == 0);
+    CHECK(served_pushes(server.http_port()) == acked);
+    CHECK(storage_health(server.http_port()) == "ok");
+    CHECK(server.terminate() == 0);
+  }
+  ServerProcess server(plain);
+  CHECK(served_pushes(server.http_port()) == acked);
+}
+
+TEST_CASE("read-only database at start: exit 1 with a line naming the database") {
+  TempDir dir;
+  const std::string config = write_config(dir);
+  const std::string db_path = dir.file("sunkeep.db");
+  {  // A database made by a first run.
+    ServerProcess server({.config_path = config, .log_path = dir.file("server.log")});
+    REQUIRE(send_pushes(server.port(), 0, 3).size() == 3);
+    REQUIRE(server.terminate() == 0);
+  }
+  SUBCASE("the file is read-only, the folder too") {
+    std::filesystem::permissions(db_path, std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                              std::filesystem::perms::others_read);
+    ServerOptions options = unprivileged(dir, config);
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                                 std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                                 std::filesystem::perms::others_exec);
+    if (running_as_root()) {
+      // The user that runs the server needs to write its log somewhere.
+      options.log_path = "/tmp/sunkeep-readonly-" + std::to_string(::getpid()) + ".log";
+    }
+    CHECK(run_until_exit(options) == 1);
+    const std::string log = file_text(options.log_path);
+    CHECK_MESSAGE(log.find(db_path) != std::string::npos, log);
+    std::filesystem::remove(options.log_path);
+  }
+  SUBCASE("the file is read-only in a writable folder (WAL mode)") {
+    std::filesystem::permissions(db_path, std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
+                                              std::filesystem::perms::others_read);
+    const ServerOptions options = unprivileged(dir, config);
+    CHECK(run_until_exit(options) == 1);
+    const std::string log = file_text(options.log_path);
+    CHECK_MESSAGE(log.find(db_path) != std::string::npos, log);
+  }
+}
+
+TEST_CASE("deleted database while running: acks stop, the log and health say why") {
+  TempDir dir;
+  const std::string db_path = dir.file("sunkeep.db");
+  ServerProcess server({.config_path = write_config(dir), .log_path = dir.file("server.log")});
+  REQUIRE(send_pushes(server.port(), 0, 5).size() == 5);
+  for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
+  // Noticed within seconds, without any device sending.
+  CHECK(storage_becomes(server.http_port(), "failing: database file was deleted or replaced"));
+  CHECK(send_pushes(server.port(), 5, 20).empty());
+  CHECK(file_text(dir.file("server.log")).find("was deleted or replaced") != std::string::npos);
+}
