@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(alphaess_stream alphaess_payloads sermatec_stream config_file http_request sample_block archive_blocks)
+[ ${#targets[@]} -gt 0 ] || targets=(alphaess_stream alphaess_payloads sermatec_stream config_file http_request sample_block archive_blocks json_redaction)
 
 bash scripts/install-deps.sh
 bash scripts/install-deps.sh --fuzz
@@ -40,6 +40,8 @@ seed_stream sermatec_stream query98 "09fe5564149800004cae"
 seed_stream sermatec_stream query98_rc4 "09759ab0f98a066885fc"
 for f in "$fixtures"/sermatec/dumps/*.bin; do [ -f "$f" ] && { printf '\x03'; cat "$f"; } > "$corpus/sermatec_stream/seed-$(basename "$f")" || true; done
 seed config_file deploy/sunkeep.toml
+seed json_redaction "$fixtures"/alphaess/*.json
+printf '{"UserName":"AL1","Pass\\u0077ord":"pw","Nested":[{"PASSWORD":{"a":[1,2]}}]}' > "$corpus/json_redaction/seed-escaped"
 mkdir -p "$corpus/http_request" "$corpus/sample_block"
 printf '/api/v1/devices/alphaess:AL1/series?metric=Pbat&step=1h&agg=max&from=2024-03-03T00:00:00Z&to=1709440000' > "$corpus/http_request/seed-series"
 printf '/api/v1/health' > "$corpus/http_request/seed-health"

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/text.hpp"
+#include "protocol/alphaess/json_redaction.hpp"
 
 #include <algorithm>
 #include <array>
@@ -13,16 +14,110 @@
 #include <cstdint>
 #include <functional>
 #include <utility>
+#include <vector>
 
 namespace sunkeep::alphaess {
 
+namespace {
+
+// What went wrong, in words of our own: nlohmann's messages quote the last token read ("last
+// read: '…'"), which may be a password, a tab or bytes that are not UTF-8. Only the library's own
+// text before that quote is looked at, and only to pick a category.
+std::string category_of(const nlohmann::detail::exception& e) {
+  if (e.id == 406) return "number out of range";
+  if (e.id != 101) return "JSON error";
+  const std::string_view message = e.what();
+  const std::string_view own_words = message.substr(0, message.find("; last read:"));
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 9> categories{{
+      {"missing closing quote", "unterminated string"},
+      {"unexpected end of input", "unexpected end of input"},
+      {"control character", "unescaped control character"},
+      {"ill-formed UTF-8", "invalid UTF-8"},
+      {"backslash", "invalid escape"},
+      {"surrogate", "invalid escape"},
+      {"\\u", "invalid escape"},
+      {"invalid literal", "invalid literal"},
+      {"invalid number", "invalid number"},
+  }};
+  for (const auto& [words, category] : categories) {
+    if (own_words.find(words) != std::string_view::npos) return std::string(category);
+  }
+  return "JSON syntax error";
+}
+
+// Accepts everything and keeps the first error: where and why a payload does not parse.
+class ErrorLocator final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::string description = "JSON syntax error at byte 0";
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool key(string_t&) override { return true; }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
+    // `position` counts the bytes read, the end of input included: the offending byte is the last.
+    description = category_of(e) + " at byte " + std::to_string(position > 0 ? position - 1 : 0);
+    return false;
+  }
+};
+
+// "unterminated string at byte 41": a category and an offset, never a byte of the payload.
+std::string describe_syntax_error(std::string_view payload) {
+  ErrorLocator locator;
+  nlohmann::json::sax_parse(payload, &locator);
+  return locator.description;
+}
+
+constexpr std::string_view password_key = "Password";
+constexpr std::string_view hidden_text = "***";
+
+bool is_password(std::string_view key) { return same_key(key, password_key); }
+
+// `value` with the value of every Password member, at any depth, replaced by "***" (walked with
+// a stack of its own: nesting is as deep as the payload chooses).
+nlohmann::ordered_json without_passwords(nlohmann::ordered_json value) {
+  std::vector<nlohmann::ordered_json*> pending{&value};
+  while (!pending.empty()) {
+    nlohmann::ordered_json& node = *pending.back();
+    pending.pop_back();
+    if (node.is_object()) {
+      for (auto member = node.begin(); member != node.end(); ++member) {
+        if (is_password(member.key())) {
+          *member = std::string(hidden_text);
+        } else {
+          pending.push_back(&*member);
+        }
+      }
+    } else if (node.is_array()) {
+      for (auto& element : node) pending.push_back(&element);
+    }
+  }
+  return value;
+}
+
+// A member's value as a field holds it: strings as sent, anything else as compact JSON.
+std::string field_value(const std::string& key, const nlohmann::ordered_json& value) {
+  if (is_password(key)) return std::string(hidden_text);
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_structured()) return without_passwords(value).dump();
+  return value.dump();
+}
+
+}  // namespace
+
 std::optional<Fields> parse_json_object_with_document(std::string_view payload, std::string& error) {
   // ordered_json keeps the order of first appearance and lets a duplicate key overwrite.
-  nlohmann::ordered_json doc;
-  try {
-    doc = nlohmann::ordered_json::parse(payload);
-  } catch (const nlohmann::json::exception& e) {
-    error = e.what();
+  const auto doc = nlohmann::ordered_json::parse(payload, nullptr, false);
+  if (doc.is_discarded()) {
+    error = describe_syntax_error(payload);
     return std::nullopt;
   }
   if (!doc.is_object()) {
@@ -32,7 +127,7 @@ std::optional<Fields> parse_json_object_with_document(std::string_view payload, 
   Fields fields;
   fields.reserve(doc.size());
   for (const auto& [key, value] : doc.items()) {
-    fields.push_back({key, value.is_string() ? value.get<std::string>() : value.dump()});
+    fields.push_back({key, field_value(key, value)});
   }
   return fields;
 }
@@ -101,7 +196,8 @@ bool FlatObjectReader::key(string_t& k) {
 
 bool FlatObjectReader::value(std::string text) {
   if (!opened_ || current_ >= fields.size()) return false;  // not inside the top-level object
-  fields[current_].value = std::move(text);
+  Field& field = fields[current_];
+  field.value = is_password(field.key) ? std::string(hidden_text) : std::move(text);
   return true;
 }
 

@@ -10,7 +10,8 @@ namespace sunkeep::alphaess {
 
 struct Field {
   std::string key;
-  std::string value;  // strings as sent; other JSON values rendered as compact JSON ("true", "42")
+  std::string value;  // strings as sent; other JSON values rendered as compact JSON ("true", "42");
+                      // "***" for a Password (any case), also inside nested values (§5.9)
 
   friend bool operator==(const Field&, const Field&) = default;
 };
@@ -19,7 +20,8 @@ struct Field {
 using Fields = std::vector<Field>;
 
 // Parses a JSON object. Accepts any white space, duplicate keys, commas inside strings.
-// Returns nullopt and sets `error` for anything that is not a JSON object.
+// Returns nullopt and sets `error` for anything that is not a JSON object: a category and a byte
+// offset ("unterminated string at byte 41"), never a byte of the payload.
 std::optional<Fields> parse_json_object(std::string_view payload, std::string& error);
 // The same through a whole JSON document: what parse_json_object does for nested values and
 // errors, and the reference its quick path is tested against.
