@@ -143,6 +143,10 @@ Answer busy(HttpCounters& counters, const std::string& detail) {
   return in_memory({503, "application/json", body.dump(), {}});
 }
 
+// Frees a string's buffer: assigning an empty string keeps the capacity (libstdc++ copies a short
+// string into the buffer it has), so a dropped 3 MB answer would stay allocated.
+void release(std::string& text) { std::string().swap(text); }
+
 std::string megabytes(std::uint64_t bytes) { return fmt::format("{:.1f} MB", static_cast<double>(bytes) / (1 << 20)); }
 
 // On the query thread, right after rendering: a HEAD answer drops its body; a large body is
@@ -150,12 +154,12 @@ std::string megabytes(std::uint64_t bytes) { return fmt::format("{:.1f} MB", sta
 // size noted when there is no room.
 void hold_within_budget(AnswerBudget& budget, Answer& answer, bool head) {
   answer.content_length = answer.response.body.size();
-  if (head) answer.response.body = std::string();
+  if (head) release(answer.response.body);
   const std::uint64_t size = answer.response.body.size();
   const std::uint64_t charged = size > HttpLimits::write_chunk_bytes ? size : 0;
   if (budget.resize(answer.charge, charged)) return;
   answer.charge.reset();
-  answer.response.body = std::string();
+  release(answer.response.body);
   answer.refused_bytes = size;
 }
 
