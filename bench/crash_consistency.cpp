@@ -12,6 +12,7 @@
 #include "protocol/alphaess/encoder.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/tuning_override.hpp"
+#include "bench/server_launch.hpp"
 #include "tests/support/http_client.hpp"
 
 #include <CLI/CLI.hpp>
@@ -19,7 +20,6 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -34,11 +34,12 @@
 #include <thread>
 #include <utility>
 
-extern char** environ;
-
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
+using sunkeep::bench::start_server;
+using sunkeep::bench::two_free_ports;
+using sunkeep::bench::wait_healthy;
 
 namespace {
 
@@ -49,34 +50,6 @@ struct Acked {
   std::mutex mutex;
   std::vector<std::set<std::int64_t>> times;  // per device: device times (= UTC, zone UTC) acked
 };
-
-// Two distinct free loopback ports: both are held until both are known, so the kernel cannot
-// hand out the same one twice (it may, once the first is closed).
-std::pair<std::uint16_t, std::uint16_t> two_free_ports() {
-  asio::io_context io;
-  tcp::acceptor first(io, {asio::ip::make_address("127.0.0.1"), 0});
-  tcp::acceptor second(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return {first.local_endpoint().port(), second.local_endpoint().port()};
-}
-
-pid_t start_server(const std::string& binary, const std::string& config) {
-  std::string serve = "serve", flag = "--config", cfg = config, bin = binary;
-  char* argv[] = {bin.data(), serve.data(), flag.data(), cfg.data(), nullptr};
-  pid_t pid = 0;
-  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv, environ) != 0) throw std::runtime_error("spawn failed");
-  return pid;
-}
-
-bool wait_healthy(std::uint16_t http_port) {
-  for (int i = 0; i < 300; ++i) {
-    try {
-      if (sunkeep::test::http_get(http_port, "/api/v1/health").status == 200) return true;
-    } catch (const std::exception&) {
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
 
 asio::awaitable<void> stream(int device, std::uint16_t port, std::int64_t& next, Acked& acked) {
   tcp::socket socket(co_await asio::this_coro::executor);

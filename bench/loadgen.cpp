@@ -43,6 +43,7 @@ struct Options {
   int garbage = 0;
   double linger = 0;
   bool timeline = false;
+  std::string serial_prefix = "BENCH";  // two load generators at once need different ones
 };
 
 // One acknowledged frame: when it was sent (seconds into the run) and how long its ack took.
@@ -98,9 +99,9 @@ awaitable<void> device(int index, const Options& opt, Results& results, Clock::t
   }
   ++results.connected;
   socket.set_option(tcp::no_delay(true));
-  char serial_buf[32];
-  std::snprintf(serial_buf, sizeof serial_buf, "BENCH%07d", index);
-  const std::string serial = serial_buf;
+  char number[16];
+  std::snprintf(number, sizeof number, "%07d", index);
+  const std::string serial = opt.serial_prefix + number;
   std::vector<Ack> acks;
   std::vector<std::uint8_t> reply;
   asio::steady_timer pace(executor);
@@ -236,6 +237,7 @@ int main(int argc, char** argv) {
   app.add_option("--garbage", opt.garbage, "extra connections streaming random bytes");
   app.add_option("--linger", opt.linger, "seconds to wait after the run before sampling the server again");
   app.add_flag("--timeline", opt.timeline, "also print the ack latencies of every second of the run");
+  app.add_option("--serial-prefix", opt.serial_prefix, "devices are <prefix>0000000, <prefix>0000001, ...");
   CLI11_PARSE(app, argc, argv);
 
   Results results;

@@ -81,6 +81,18 @@ else
     --devices 100 --rate 1 --seconds 20 --idle 9000 --garbage 4 --linger 5
 fi
 
+flood_seconds=20; $quick && flood_seconds=3
+echo "== three flooders (each sends its next frame the moment it is acked) beside 100 devices at 1 frame/s"
+start_server
+"$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices 3 --seconds $((flood_seconds + 2)) --serial-prefix FLOOD \
+  >"$work/flooders.txt" || true &
+flooders=$!
+"$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices 100 --rate 1 --seconds "$flood_seconds" --server-pid $pid \
+  || echo "(the load generator counted errors)"
+wait $flooders || true
+sed 's/^/flooders: /' "$work/flooders.txt"
+stop_server
+
 echo "== network and protocol alone: the same closed loop against a server that decodes and acks, no storage"
 ack_port=$(port_of)
 if $quick; then ack_devices=50; ack_seconds=3; else ack_devices=1000; ack_seconds=15; fi

@@ -7,13 +7,13 @@
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/store.hpp"
+#include "bench/server_launch.hpp"
 #include "tests/support/http_client.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -28,11 +28,12 @@
 #include <utility>
 #include <vector>
 
-extern char** environ;
-
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
+using sunkeep::bench::start_server;
+using sunkeep::bench::two_free_ports;
+using sunkeep::bench::wait_healthy;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -72,22 +73,6 @@ std::string large_target(int metrics) {
   return target;
 }
 
-// Two distinct free loopback ports (both held until both are known).
-std::pair<std::uint16_t, std::uint16_t> two_free_ports() {
-  asio::io_context io;
-  tcp::acceptor first(io, {asio::ip::make_address("127.0.0.1"), 0});
-  tcp::acceptor second(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return {first.local_endpoint().port(), second.local_endpoint().port()};
-}
-
-pid_t start_server(const std::string& binary, const std::string& config) {
-  std::string serve = "serve", flag = "--config", cfg = config, bin = binary;
-  char* argv[] = {bin.data(), serve.data(), flag.data(), cfg.data(), nullptr};
-  pid_t pid = 0;
-  if (posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv, environ) != 0) throw std::runtime_error("spawn failed");
-  return pid;
-}
-
 // The latency of one health request on a fresh connection, or a negative number when it failed.
 double health_ms(std::uint16_t http_port) {
   const auto start = Clock::now();
@@ -97,14 +82,6 @@ double health_ms(std::uint16_t http_port) {
     return -1;
   }
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-bool wait_healthy(std::uint16_t http_port) {
-  for (int i = 0; i < 300; ++i) {
-    if (health_ms(http_port) >= 0) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
 }
 
 // A field of /proc/<pid>/status in MB ("VmRSS", "VmHWM"), 0 when unreadable.
