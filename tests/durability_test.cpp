@@ -29,20 +29,11 @@ std::string push(int i) {
   return R"({"Time":")" + device_time(i) + R"(","SN":"ALKILL","Pbat":")" + std::to_string(i) + R"(","SOC":"50.0"})";
 }
 
-// A config file for the real binary: database in `dir`, every listener on a port the kernel picks.
-std::string write_config(const TempDir& dir) {
-  const std::string path = dir.file("sunkeep.toml");
-  std::ofstream(path) << "[storage]\npath = \"" << dir.file("sunkeep.db") << "\"\n"
-                      << "[alphaess]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
-                      << "[sermatec]\nenabled = false\n";
-  return path;
-}
-
 }  // namespace
 
 TEST_CASE("shutdown: SIGTERM with a device connected exits 0 and keeps everything acked") {
   TempDir dir;
-  ServerProcess server({.config_path = write_config(dir), .log_path = dir.file("server.log")});
+  ServerProcess server({.config_path = write_loopback_config(dir.path().string()), .log_path = dir.file("server.log")});
   FakeDevice device(server.port());
   for (int i = 0; i < 10; ++i) {
     const auto ack = device.exchange(16, push(i));
@@ -56,7 +47,7 @@ TEST_CASE("shutdown: SIGTERM with a device connected exits 0 and keeps everythin
 
 TEST_CASE("durability: after kill -9 every acknowledged record is in the database") {
   TempDir dir;
-  const std::string config_path = write_config(dir);
+  const std::string config_path = write_loopback_config(dir.path().string());
   constexpr int burst = 5;
   std::vector<int> acked;
   int next = 0;

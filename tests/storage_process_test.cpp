@@ -39,14 +39,6 @@ std::string push(int i) {
          extra + "}";
 }
 
-std::string write_config(const TempDir& dir) {
-  const std::string path = dir.file("sunkeep.toml");
-  std::ofstream(path) << "[storage]\npath = \"" << dir.file("sunkeep.db") << "\"\n"
-                      << "[alphaess]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
-                      << "[sermatec]\nenabled = false\n";
-  return path;
-}
-
 // Sends pushes first..first+count-1 and returns those acknowledged.
 std::set<int> send_pushes(std::uint16_t port, int first, int count) {
   FakeDevice device(port);
@@ -118,7 +110,7 @@ ServerOptions unprivileged(const TempDir& dir, const std::string& config) {
 
 TEST_CASE("full disk: restarts full, kill -9, drain once room is back, restart / every ack stays readable") {
   TempDir dir;
-  const std::string config = write_config(dir);
+  const std::string config = write_loopback_config(dir.path().string());
   const std::string db_path = dir.file("sunkeep.db");
   const ServerOptions plain{.config_path = config, .log_path = dir.file("server.log"), .environment = {std::string(no_drain)}};
   std::set<int> acked;
@@ -167,7 +159,7 @@ TEST_CASE("full disk: restarts full, kill -9, drain once room is back, restart /
 
 TEST_CASE("read-only database at start: exit 1 with a line naming the database") {
   TempDir dir;
-  const std::string config = write_config(dir);
+  const std::string config = write_loopback_config(dir.path().string());
   const std::string db_path = dir.file("sunkeep.db");
   {  // A database made by a first run.
     ServerProcess server({.config_path = config, .log_path = dir.file("server.log")});
@@ -203,7 +195,7 @@ TEST_CASE("read-only database at start: exit 1 with a line naming the database")
 TEST_CASE("deleted database while running: acks stop, the log and health say why") {
   TempDir dir;
   const std::string db_path = dir.file("sunkeep.db");
-  ServerProcess server({.config_path = write_config(dir), .log_path = dir.file("server.log")});
+  ServerProcess server({.config_path = write_loopback_config(dir.path().string()), .log_path = dir.file("server.log")});
   REQUIRE(send_pushes(server.port(), 0, 5).size() == 5);
   for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_path + suffix);
   // Noticed within seconds, without any device sending.

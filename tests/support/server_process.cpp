@@ -55,6 +55,14 @@ std::optional<int> reaped(pid_t pid) {
 
 }  // namespace
 
+std::string write_loopback_config(const std::string& folder) {
+  const std::string path = folder + "/sunkeep.toml";
+  std::ofstream(path) << "[storage]\npath = \"" << folder << "/sunkeep.db\"\n"
+                      << "[alphaess]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
+                      << "[sermatec]\nenabled = false\n";
+  return path;
+}
+
 std::string file_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

@@ -43,6 +43,10 @@ class ServerProcess {
 // was still running after `limit` (then it is killed).
 int run_until_exit(const ServerOptions& options, std::chrono::seconds limit = std::chrono::seconds(20));
 
+// Writes `folder`/sunkeep.toml for the real binary: database `folder`/sunkeep.db, AlphaESS and
+// HTTP on loopback ports the kernel picks, Sermatec off. Returns its path.
+std::string write_loopback_config(const std::string& folder);
+
 // The whole text of a file ("" if it cannot be read).
 std::string file_text(const std::string& path);
 
