@@ -20,20 +20,23 @@
 namespace sunkeep::storage {
 
 namespace {
-// "12 MB free" on the filesystem holding `path`, or "" when it cannot be told.
+// "12 MB free" ("640 KB free" below 10 MB) on the filesystem holding `path`, or "free space
+// unknown".
 std::string free_space(const std::string& path) {
   const auto folder = std::filesystem::path(path).parent_path();
   struct statvfs fs {};
-  if (::statvfs(folder.empty() ? "." : folder.c_str(), &fs) != 0) return "";
+  if (::statvfs(folder.empty() ? "." : folder.c_str(), &fs) != 0) return "free space unknown";
   const auto bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (bytes < (10U << 20)) return std::to_string(bytes >> 10) + " KB free";
   return std::to_string(bytes >> 20) + " MB free";
 }
 
-// What may help with an error at open: where to look, or how much room is left.
+// What may help with an error at open: how much room is left, and where to look. A full disk
+// shows as SQLITE_FULL, or as an I/O error or a file it cannot open (the WAL's index).
 std::string hint_for(const std::string& path, int sqlite_code) {
-  if (sqlite_code == SQLITE_FULL) return " (" + free_space(path) + ")";
+  if (sqlite_code == SQLITE_FULL || sqlite_code == SQLITE_IOERR) return " (" + free_space(path) + ")";
   if (sqlite_code == SQLITE_READONLY || sqlite_code == SQLITE_CANTOPEN || sqlite_code == SQLITE_PERM) {
-    return " (check the permissions of the file and of its folder)";
+    return " (" + free_space(path) + "; check the permissions of the file and of its folder)";
   }
   return "";
 }

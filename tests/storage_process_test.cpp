@@ -11,6 +11,9 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,7 +109,100 @@ ServerOptions unprivileged(const TempDir& dir, const std::string& config) {
   return options;
 }
 
+// A real small filesystem: a tmpfs of `bytes` on `folder`, in a mount namespace of this test
+// process alone (the servers it starts inherit it), when the kernel lets it make one.
+class SmallFilesystem {
+ public:
+  SmallFilesystem(const std::string& folder, std::size_t bytes) : folder_(folder) {
+    std::filesystem::create_directories(folder);
+    mounted_ = ::unshare(CLONE_NEWNS) == 0 && ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+               ::mount("tmpfs", folder.c_str(), "tmpfs", 0, ("size=" + std::to_string(bytes)).c_str()) == 0;
+  }
+  ~SmallFilesystem() {
+    if (mounted_) ::umount2(folder_.c_str(), MNT_DETACH);
+  }
+  SmallFilesystem(const SmallFilesystem&) = delete;
+  SmallFilesystem& operator=(const SmallFilesystem&) = delete;
+  [[nodiscard]] bool mounted() const { return mounted_; }
+
+  // Writes a file until the filesystem has no byte left.
+  void fill() {
+    const int fd = ::open(filler().c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    const std::string chunk(4096, 'x');
+    for (int i = 0; i < 1'000'000 && ::write(fd, chunk.data(), chunk.size()) > 0; ++i) {
+    }
+    for (int i = 0; i < 4096 && ::write(fd, chunk.data(), 1) > 0; ++i) {
+    }
+    ::close(fd);
+  }
+  void free_room() { std::filesystem::remove(filler()); }
+
+ private:
+  [[nodiscard]] std::string filler() const { return folder_ + "/filler"; }
+  std::string folder_;
+  bool mounted_ = false;
+};
+
 }  // namespace
+
+TEST_CASE("small filesystem filled up: every ack stays readable, or the server refuses to start saying why") {
+  TempDir dir;
+  const std::string folder = dir.file("small");
+  SmallFilesystem disk(folder, 8U << 20);
+  if (!disk.mounted()) {
+    MESSAGE("skipped: this test may not mount a tmpfs in a mount namespace of its own");
+    return;
+  }
+  const std::string config = write_loopback_config(folder);
+  const std::string db_path = folder + "/sunkeep.db";
+  const std::string log_path = dir.file("server.log");
+  std::set<int> acked;
+  {
+    ServerProcess server({.config_path = config, .log_path = log_path, .environment = {std::string(no_drain)}});
+    acked.merge(send_pushes(server.port(), 0, 100));
+    REQUIRE(acked.size() == 100);
+    server.kill_hard();
+  }
+  disk.fill();
+  int next = 100;
+  for (int restart = 0; restart < 3; ++restart) {
+    CAPTURE(restart);
+    try {
+      ServerProcess server({.config_path = config, .log_path = log_path});
+      CHECK(served_pushes(server.http_port()) == acked);
+      // Whatever it acknowledges now is stored too, and is checked with the rest.
+      acked.merge(send_pushes(server.port(), next, 10));
+      next += 10;
+      CHECK(served_pushes(server.http_port()) == acked);
+      MESSAGE("started on the full filesystem; storage: ", storage_health(server.http_port()));
+      if (restart % 2 == 0) {
+        server.kill_hard();
+      } else {
+        CHECK(server.terminate() == 0);
+      }
+    } catch (const ServerExited& refused) {
+      // Refusing is allowed, with exit 1 and a line naming the database and the room left.
+      MESSAGE("refused to start on the full filesystem");
+      CHECK(refused.code == 1);
+      CHECK_MESSAGE(refused.log.find(db_path) != std::string::npos, refused.log);
+      CHECK_MESSAGE(refused.log.find("free") != std::string::npos, refused.log);
+    }
+  }
+  disk.free_room();
+  {
+    ServerProcess server({.config_path = config, .log_path = log_path,
+                          .environment = {"SUNKEEP_WRITER_TUNING=drain_interval_ms=100"}});
+    CHECK(served_pushes(server.http_port()) == acked);
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (waiting_batches(db_path) > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    CHECK(waiting_batches(db_path) == 0);
+    CHECK(storage_becomes(server.http_port(), "ok"));
+    CHECK(server.terminate() == 0);
+  }
+  ServerProcess server({.config_path = config, .log_path = log_path});
+  CHECK(served_pushes(server.http_port()) == acked);
+}
 
 TEST_CASE("full disk: restarts full, kill -9, drain once room is back, restart / every ack stays readable") {
   TempDir dir;

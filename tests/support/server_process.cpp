@@ -73,6 +73,10 @@ std::string file_text(const std::string& path) {
 ServerProcess::ServerProcess(ServerOptions options) : pid_(spawn(options)) {
   if (pid_ < 0) throw std::runtime_error("fork failed");
   for (int attempt = 0; attempt < 400 && (port_ == 0 || http_port_ == 0); ++attempt) {
+    if (const auto code = reaped(pid_)) {
+      pid_ = -1;
+      throw ServerExited(*code, file_text(options.log_path));
+    }
     const std::string log = file_text(options.log_path);
     port_ = port_after(log, "listening for AlphaESS devices on 127.0.0.1:");
     http_port_ = port_after(log, "HTTP API on 127.0.0.1:");

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace sunkeep::test {
@@ -18,9 +20,20 @@ struct ServerOptions {
   std::optional<uid_t> user;             // run as this user (and group); needs root
 };
 
+// The server ended before it listened: its exit code and log.
+struct ServerExited : std::runtime_error {
+  ServerExited(int exit_code, std::string log_text)
+      : std::runtime_error("sunkeep serve exited with " + std::to_string(exit_code) + ":\n" + log_text),
+        code(exit_code),
+        log(std::move(log_text)) {}
+  int code;
+  std::string log;
+};
+
 class ServerProcess {
  public:
-  // Starts the server and waits, bounded, until it listens for AlphaESS devices and for HTTP.
+  // Starts the server and waits, bounded, until it listens for AlphaESS devices and for HTTP;
+  // throws ServerExited if it exits first.
   explicit ServerProcess(ServerOptions options);
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
