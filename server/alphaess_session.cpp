@@ -258,10 +258,10 @@ void AlphaEssSession::note_command_answer(const alphaess::Message& message) {
     spdlog::warn("alphaess {}: answer to unknown CmdIndex {} ({}: {})", who(), loggable(answer->cmd_index),
                  loggable(answer->command), loggable(answer->status));
   } else if (answer->status != "Success") {
-    spdlog::warn("alphaess {}: {} {} answered with status {}", who(), loggable(answer->command), answer->cmd_index,
+    spdlog::warn("alphaess {}: {} {} answered with status {}", who(), loggable(answer->command), loggable(answer->cmd_index),
                  loggable(answer->status));
   } else {
-    spdlog::info("alphaess {}: {} {} accepted", who(), answer->command, answer->cmd_index);
+    spdlog::info("alphaess {}: {} {} accepted", who(), loggable(answer->command), loggable(answer->cmd_index));
   }
   outstanding_command_.reset();
 }

@@ -27,12 +27,16 @@ std::shared_ptr<ConnectionLimiter::Slot> ConnectionLimiter::admit(const std::str
 }
 
 bool ConnectionLimiter::log_due(const std::string& host, Clock::time_point now) {
-  // Forget hosts not logged for a minute once many are remembered, so the map stays small.
+  // At most 1024 hosts are remembered: those not logged for a minute are forgotten (looked for at
+  // most once a second), and while all are recent, every other host shares one entry, so a flood
+  // from many addresses gets one line a minute and neither memory nor a scan per refusal.
   constexpr std::size_t remembered_hosts = 1024;
-  if (last_logged_.size() >= remembered_hosts) {
+  if (last_logged_.size() >= remembered_hosts && now >= next_sweep_) {
     std::erase_if(last_logged_, [now](const auto& entry) { return now - entry.second >= log_interval; });
+    next_sweep_ = now + std::chrono::seconds(1);
   }
-  const auto [it, first] = last_logged_.try_emplace(host, now);
+  const bool room = last_logged_.size() < remembered_hosts || last_logged_.contains(host);
+  const auto [it, first] = last_logged_.try_emplace(room ? host : std::string(any_other_host), now);
   if (!first && now - it->second < log_interval) return false;
   it->second = now;
   return true;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 namespace sunkeep::server {
@@ -58,6 +59,8 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   std::uint64_t refused_ = 0;
   std::unordered_map<std::string, std::uint32_t> open_per_host_;
   std::unordered_map<std::string, Clock::time_point> last_logged_;
+  static constexpr std::string_view any_other_host = "*";  // not an address: the hosts beyond those remembered
+  Clock::time_point next_sweep_;
 };
 
 }  // namespace sunkeep::server

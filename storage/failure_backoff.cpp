@@ -11,7 +11,7 @@ namespace {
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
-void FailureBackoff::failed(Clock::time_point now, const std::string& reason) {
+void FailureBackoff::failed(Clock::time_point now, const std::string& reason, std::string summary) {
   if (failures_ == 0) {
     first_failure_ = now;
     pause_ = first_pause_;
@@ -22,6 +22,7 @@ void FailureBackoff::failed(Clock::time_point now, const std::string& reason) {
   }
   ++failures_;
   retry_at_ = now + pause_;
+  summary_ = std::move(summary);
 }
 
 void FailureBackoff::succeeded(Clock::time_point now) {

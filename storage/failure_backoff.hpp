@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace sunkeep::storage {
 
@@ -24,9 +25,12 @@ class FailureBackoff {
   [[nodiscard]] bool failing() const { return failures_ > 0; }
   [[nodiscard]] std::uint64_t failures() const { return failures_; }
   [[nodiscard]] std::chrono::milliseconds pause() const { return pause_; }
+  // "<summary of the last failure> (<activity>)" while failing, "" otherwise.
+  [[nodiscard]] std::string problem() const { return failing() ? summary_ + " (" + activity_ + ")" : std::string(); }
 
-  // Logs the first failure of a run of them; every failure doubles the pause.
-  void failed(Clock::time_point now, const std::string& reason);
+  // Logs the first failure of a run of them (`reason`, in full); every failure doubles the pause.
+  // `summary` ("database or disk is full (0 KB free)") is what problem() shows.
+  void failed(Clock::time_point now, const std::string& reason, std::string summary);
   // Logs the end of a run of failures.
   void succeeded(Clock::time_point now);
 
@@ -35,6 +39,7 @@ class FailureBackoff {
   std::chrono::milliseconds first_pause_, max_pause_;
   std::chrono::milliseconds pause_{0};
   std::uint64_t failures_ = 0;
+  std::string summary_;
   Clock::time_point first_failure_, retry_at_;
 };
 

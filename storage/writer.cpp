@@ -55,10 +55,19 @@ std::unique_ptr<Connection> open_database(const std::string& path, const WriterT
   }
 }
 
-std::optional<std::pair<std::uint64_t, std::uint64_t>> identity_of(const std::string& path) {
+// A file's device and inode, or whether it is missing or could not be looked at (EACCES, ESTALE:
+// a passing error is not a deletion).
+struct FileLookup {
+  enum class State { present, missing, unknown } state;
+  std::uint64_t device = 0, inode = 0;
+};
+
+FileLookup look_up(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return std::pair{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+  if (::stat(path.c_str(), &st) == 0) {
+    return {FileLookup::State::present, static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)};
+  }
+  return {errno == ENOENT || errno == ENOTDIR ? FileLookup::State::missing : FileLookup::State::unknown};
 }
 
 constexpr auto presence_check_interval = std::chrono::seconds(1);
@@ -73,7 +82,11 @@ Writer::Writer(const std::string& path, WriterTuning tuning)
       packing_backoff_("packing frames and records into hour blocks", tuning_.failure_pause, tuning_.max_failure_pause),
       path_(path) {
   check_writable();
-  if (const auto id = identity_of(path_)) database_file_ = {id->first, id->second};
+  const FileLookup file = look_up(path_);
+  if (file.state != FileLookup::State::present) {
+    throw StorageError("cannot tell which file the database " + path_ + " is: " + std::strerror(errno));
+  }
+  database_file_ = {file.device, file.inode};
   recover();
   // COMMIT writes the log without syncing it; the sync thread syncs it before any ack.
   db_->exec("PRAGMA synchronous = NORMAL");
@@ -115,19 +128,25 @@ std::optional<Writer::Failure> Writer::try_transaction(Work&& work) {
   }
 }
 
-void Writer::note_storage(const std::optional<Failure>& failure) {
+std::string Writer::describe(const Failure& failure) const {
+  std::string text = make_error_code(failure.category).message();
+  if (failure.category == StorageErrc::full) text += " (" + free_space(path_) + ")";
+  return text;
+}
+
+void Writer::note_storage(const std::optional<Failure>& failure, bool wrote) {
   const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
+  if (broken_) return;
   if (failure && storage_wide(failure->category)) {
-    std::string reason = make_error_code(failure->category).message();
-    if (failure->category == StorageErrc::full) reason += " (" + free_space(path_) + ")";
+    std::string reason = describe(*failure);
     if (failing_.empty()) {
       failing_since_ = now;
       spdlog::error("storage of {} failing: {}; no frame is acknowledged while it fails", path_,
                     failure->category == StorageErrc::full ? reason : failure->reason);
     }
-    if (!gone_) failing_ = std::move(reason);
-  } else if (!failure && !failing_.empty() && !gone_) {
+    failing_ = std::move(reason);
+  } else if (!failure && wrote && !failing_.empty()) {
     spdlog::info("storage of {} works again after {:.1f} s", path_,
                  std::chrono::duration<double>(now - failing_since_).count());
     failing_.clear();
@@ -159,20 +178,39 @@ void Writer::recover() {
 }
 
 bool Writer::database_in_place() {
-  const auto id = identity_of(path_);
-  if (id && id->first == database_file_.device && id->second == database_file_.inode) return true;
+  const FileLookup file = look_up(path_);
+  if (file.state == FileLookup::State::unknown) return true;
+  if (file.state == FileLookup::State::present && file.device == database_file_.device &&
+      file.inode == database_file_.inode) {
+    return true;
+  }
   mark_gone(path_);
   return false;
 }
 
 void Writer::mark_gone(const std::string& file) {
+  mark_broken(StorageErrc::gone,
+              file + " was deleted or replaced while sunkeep ran: no frame is acknowledged any more; restart "
+                     "sunkeep to open the database again",
+              make_error_code(StorageErrc::gone).message() + " (" + file + "): restart sunkeep");
+}
+
+void Writer::mark_broken(StorageErrc category, const std::string& what, std::string status) {
   std::lock_guard lock(mutex_);
-  if (gone_) return;
-  spdlog::error("{} was deleted or replaced while sunkeep ran: no frame is acknowledged any more; "
-                "restart sunkeep to open the database again", file);
+  if (broken_) return;
+  spdlog::error("{}", what);
   if (failing_.empty()) failing_since_ = std::chrono::steady_clock::now();
-  gone_ = true;
-  failing_ = make_error_code(StorageErrc::gone).message() + " (" + file + "): restart sunkeep";
+  broken_ = category;
+  failing_ = std::move(status);
+}
+
+void Writer::publish_background_problem() {
+  std::string problem;
+  for (const auto* backoff : {&drain_backoff_, &compaction_backoff_, &packing_backoff_}) {
+    if (problem.empty()) problem = backoff->problem();
+  }
+  std::lock_guard lock(mutex_);
+  background_problem_ = std::move(problem);
 }
 
 Writer::~Writer() {
@@ -224,23 +262,33 @@ void Writer::run_syncs() {
 }
 
 std::optional<StorageErrc> Writer::sync_log() {
+  {
+    std::lock_guard lock(mutex_);
+    if (broken_) return broken_;
+  }
   // A database deleted while open still takes writes and syncs (into a file nobody can open
   // again): what is committed there is not acknowledged.
   if (!database_in_place()) return StorageErrc::gone;
   if (log_fd_ < 0) log_fd_ = open_log();
   if (log_fd_ >= 0) {
     struct stat open_log_file {};
-    const auto named = identity_of(path_ + "-wal");
-    if (::fstat(log_fd_, &open_log_file) == 0 &&
-        (!named || named->second != static_cast<std::uint64_t>(open_log_file.st_ino))) {
+    const bool opened_known = ::fstat(log_fd_, &open_log_file) == 0;
+    const FileLookup named = look_up(path_ + "-wal");
+    const bool replaced = named.state == FileLookup::State::missing ||
+                          (named.state == FileLookup::State::present &&
+                           named.inode != static_cast<std::uint64_t>(open_log_file.st_ino));
+    if (opened_known && replaced) {
       mark_gone(path_ + "-wal");
       return StorageErrc::gone;
     }
     if (::fdatasync(log_fd_) == 0) return std::nullopt;
   }
-  spdlog::error("syncing {}-wal failed ({}): the jobs of its last commits are not acknowledged", path_,
-                std::strerror(errno));
-  note_storage(Failure{StorageErrc::io, "syncing the log failed"});
+  // Linux may drop the pages that failed to be written and let the next sync succeed: nothing
+  // committed after this may be acknowledged either.
+  mark_broken(StorageErrc::io,
+              "syncing " + path_ + "-wal failed (" + std::strerror(errno) +
+                  "): what it held may not be on disk; no frame is acknowledged any more; restart sunkeep",
+              "disk I/O error syncing " + path_ + "-wal: restart sunkeep");
   return StorageErrc::io;
 }
 
@@ -334,7 +382,8 @@ void Writer::bound_wal() {
 
 std::string Writer::storage_status() const {
   std::lock_guard lock(mutex_);
-  return failing_.empty() ? "ok" : "failing: " + failing_;
+  if (!failing_.empty()) return "failing: " + failing_;
+  return background_problem_.empty() ? "ok" : "failing: " + background_problem_;
 }
 
 WriterStats Writer::stats() const {
@@ -387,7 +436,7 @@ void Writer::run() {
       if (!failure) {
         finish_drain_step(step);
       } else {
-        drain_step_failed(*failure);
+        if (!drain_failure_noted_) drain_step_failed(*failure);
       }
     }
     next_upkeep = upkeep(std::chrono::steady_clock::now());
@@ -436,6 +485,7 @@ bool Writer::drain_step_due(std::chrono::steady_clock::time_point now) const {
 Writer::DrainStep Writer::write_drain_step() {
   DrainStep step;
   const auto start = std::chrono::steady_clock::now();
+  drain_failure_noted_ = false;
   if (!drain_step_due(start)) return step;
   store_->begin_job();
   try {
@@ -464,9 +514,10 @@ void Writer::drain_step_failed(const Failure& failure) {
   // deletion (or the next start): a batch moved twice changes nothing.
   if (!recent_.draining()) delete_through_batch_ = 0;
   const auto now = std::chrono::steady_clock::now();
-  drain_backoff_.failed(now, failure.reason);
+  drain_backoff_.failed(now, failure.reason, describe(failure));
+  drain_failure_noted_ = true;
   next_drain_step_ = drain_backoff_.retry_at();
-  note_storage(failure);
+  publish_background_problem();
   std::lock_guard lock(mutex_);
   ++stats_.failed_background_steps;
 }
@@ -474,7 +525,8 @@ void Writer::drain_step_failed(const Failure& failure) {
 void Writer::finish_drain_step(const DrainStep& step) {
   if (step.wrote()) {
     drain_backoff_.succeeded(std::chrono::steady_clock::now());
-    note_storage(std::nullopt);
+    publish_background_problem();
+    note_storage(std::nullopt, true);  // a committed write: commits work again too
   }
   if (!step.slice.empty()) {
     recent_.drop_frozen(step.slice);
@@ -494,27 +546,29 @@ bool Writer::compact() {
   const UtcMillis cutoff = block_start(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
   std::int64_t rows = 0;
   PackStep step;
-  const bool compacted =
-      background_step(compaction_backoff_, [&] { rows = store_->compact_samples(cutoff, compaction_rows); });
-  const bool packed = background_step(packing_backoff_, [&] { step = store_->pack_archive(cutoff); });
+  const bool compacted = background_step(
+      compaction_backoff_, [&] { rows = store_->compact_samples(cutoff, compaction_rows); }, [&] { return rows > 0; });
+  const bool packed = background_step(
+      packing_backoff_, [&] { step = store_->pack_archive(cutoff); }, [&] { return step.did_work(); });
   std::lock_guard lock(mutex_);
   if (compacted) stats_.rows_compacted += static_cast<std::uint64_t>(rows);
   if (packed) stats_.frames_packed += static_cast<std::uint64_t>(step.frames_packed);
   return (compacted && rows == compaction_rows) || (packed && step.did_work());
 }
 
-template <class Work>
-bool Writer::background_step(FailureBackoff& backoff, Work&& work) {
+template <class Work, class DidWork>
+bool Writer::background_step(FailureBackoff& backoff, Work&& work, DidWork&& did_work) {
   const auto failure = try_transaction(std::forward<Work>(work));
   const auto now = std::chrono::steady_clock::now();
   if (failure) {
-    backoff.failed(now, failure->reason);
+    backoff.failed(now, failure->reason, describe(*failure));
     std::lock_guard lock(mutex_);
     ++stats_.failed_background_steps;
-  } else {
-    backoff.succeeded(now);
+  } else if (did_work()) {
+    backoff.succeeded(now);  // a step with nothing to write proves nothing
+    note_storage(std::nullopt, true);
   }
-  note_storage(failure);
+  publish_background_problem();
   return !failure;
 }
 
@@ -550,14 +604,14 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
     store_->publish_pending();  // visible to readers before any job's completion runs
     finish_drain_step(drain_step);
     bound_wal();
-    note_storage(storage_failure);
+    note_storage(storage_failure, failed < batch.size());
   } else {
     store_->discard_pending();
     for (auto& pending : batch) pending.result = make_error_code(commit_failure->category);
     if (!storage_wide(commit_failure->category)) {
       spdlog::error("{} frames are not acknowledged: their group commit failed: {}", batch.size(), commit_failure->reason);
     }
-    note_storage(commit_failure);
+    note_storage(commit_failure, false);
   }
   const bool committed = !commit_failure;
   std::lock_guard lock(mutex_);

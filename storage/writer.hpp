@@ -207,11 +207,16 @@ class Writer {
     std::string reason;
   };
   static Failure failure_of(const std::exception& e);
+  // "database or disk is full (640 KB free)": a failure as health shows it.
+  [[nodiscard]] std::string describe(const Failure& failure) const;
   // Runs `work` in its own transaction; what failed when it threw (rolled back).
   template <class Work>
   std::optional<Failure> try_transaction(Work&& work);
-  // Whether the storage works, from the last write: logs each change and sets storage_status().
-  void note_storage(const std::optional<Failure>& failure);
+  // Whether commits work, from the last one: logs each change and sets storage_status(). Only a
+  // commit that stored a job (`wrote`) shows that they work again.
+  void note_storage(const std::optional<Failure>& failure, bool wrote);
+  // Copies the background activities' storage-wide problems for storage_status().
+  void publish_background_problem();
   // Fails early, naming the database, when it cannot be written.
   void check_writable();
   void recover();
@@ -220,6 +225,8 @@ class Writer {
   bool database_in_place();
   // Storage fails from now until a restart: `file` (the database or its log) is not the one opened.
   void mark_gone(const std::string& file);
+  // Storage fails from now until a restart, for `category`: logs `what` and shows `status`.
+  void mark_broken(StorageErrc category, const std::string& what, std::string status);
   // The upkeep due at `now`; returns when it next falls due.
   std::chrono::steady_clock::time_point upkeep(std::chrono::steady_clock::time_point now);
   // One step of the drain, written into the open transaction under a savepoint: a slice of the
@@ -238,9 +245,10 @@ class Writer {
   DrainStep write_drain_step();
   // Backs the drain off after a failed step (a slice is written again after the pause).
   void drain_step_failed(const Failure& failure);
-  // A background step (drain, compaction, packing) run in its own transaction, paced by `backoff`.
-  template <class Work>
-  bool background_step(FailureBackoff& backoff, Work&& work);
+  // A background step (compaction, packing) run in its own transaction, paced by `backoff`; only
+  // one that `did_work` ends a run of failures.
+  template <class Work, class DidWork>
+  bool background_step(FailureBackoff& backoff, Work&& work, DidWork&& did_work);
   void finish_drain_step(const DrainStep& step);
   // The sync thread: syncs the log for the committed batches, then completes their jobs.
   void run_syncs();
@@ -278,8 +286,12 @@ class Writer {
   bool writer_ended_ = false;
   int log_fd_ = -1;                    // the WAL file, opened for syncing at the first sync
   WriterStats stats_;
-  std::string failing_;  // why storage fails now, "" while it works
-  bool gone_ = false;    // the database was deleted or replaced: failing until restarted
+  std::string failing_;  // why commits fail now, "" while they work
+  // The database was deleted or replaced, or a sync of its log failed (what the log held may not
+  // be on disk, and a later sync that succeeds does not bring it back): failing until restarted.
+  std::optional<StorageErrc> broken_;
+  std::string background_problem_;  // a drain, compaction or packing step failing, for health
+  bool drain_failure_noted_ = false;  // the current drain step has counted its failure already
   std::chrono::steady_clock::time_point failing_since_;
   FailureBackoff drain_backoff_, compaction_backoff_, packing_backoff_;
   struct FileIdentity {

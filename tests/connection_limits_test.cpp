@@ -26,6 +26,19 @@ bool open_becomes(const server::ConnectionLimiter& limiter, std::size_t n) {
 
 }  // namespace
 
+TEST_CASE("connection caps: refusals from thousands of addresses remember at most 1024 of them") {
+  const auto limiter = server::ConnectionLimiter::create("test", {.max_connections = 0, .max_connections_per_host = 1});
+  const auto t = std::chrono::steady_clock::now();
+  std::size_t lines = 0;
+  {
+    LogCapture log;
+    for (int i = 0; i < 3000; ++i) CHECK_FALSE(limiter->admit("fd00::" + std::to_string(i), t));
+    lines = log.lines_with("refusing connections from");
+  }
+  CHECK(limiter->refused() == 3000);
+  CHECK(lines == 1025);  // 1,024 hosts by name, then one line for all the others
+}
+
 TEST_CASE("connection caps: per host and per listener, with places given back and a log line a minute per host") {
   const auto limiter = server::ConnectionLimiter::create("test", {.max_connections = 3, .max_connections_per_host = 2});
   const auto t = std::chrono::steady_clock::now();

@@ -266,14 +266,14 @@ TEST_CASE("read-only database at start: exit 1 with a line naming the database")
     std::filesystem::permissions(db_path, std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
                                               std::filesystem::perms::others_read);
     ServerOptions options = unprivileged(dir, config);
-    std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                                 std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                                                 std::filesystem::perms::others_exec);
-    if (running_as_root()) {
-      // The user that runs the server needs to write its log somewhere.
-      options.log_path = "/tmp/sunkeep-readonly-" + std::to_string(::getpid()) + ".log";
-    }
+    // Nobody may write the folder (r-x for all), so the log goes elsewhere.
+    using std::filesystem::perms;
+    const auto read_and_enter = perms::owner_read | perms::owner_exec | perms::group_read | perms::group_exec |
+                                perms::others_read | perms::others_exec;
+    std::filesystem::permissions(dir.path(), read_and_enter);
+    options.log_path = (std::filesystem::temp_directory_path() / ("sunkeep-readonly-" + std::to_string(::getpid()) + ".log")).string();
     CHECK(run_until_exit(options) == 1);
+    std::filesystem::permissions(dir.path(), perms::owner_all | read_and_enter);  // so that it can be removed
     const std::string log = file_text(options.log_path);
     CHECK_MESSAGE(log.find(db_path) != std::string::npos, log);
     std::filesystem::remove(options.log_path);

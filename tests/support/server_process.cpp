@@ -2,10 +2,14 @@
 #include "tests/support/server_process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -25,25 +29,41 @@ pid_t spawn(const ServerOptions& options) {
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  // The extra entries replace inherited ones of the same name (getenv takes the first it finds).
   std::vector<std::string> env_entries = options.environment;
+  const auto overridden = [&](std::string_view entry) {
+    const auto name = entry.substr(0, entry.find('=') + 1);
+    return std::any_of(env_entries.begin(), env_entries.end(), [&](const std::string& e) { return e.starts_with(name); });
+  };
   std::vector<char*> env;
-  for (char** entry = environ; *entry != nullptr; ++entry) env.push_back(*entry);
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (!overridden(*entry)) env.push_back(*entry);
+  }
   for (auto& entry : env_entries) env.push_back(entry.data());
   env.push_back(nullptr);
+  const struct passwd* user = options.user ? ::getpwuid(*options.user) : nullptr;
+  const gid_t group = user != nullptr ? user->pw_gid : static_cast<gid_t>(options.user.value_or(0));
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
   // Child: only async-signal-safe calls from here on.
   const int log = ::open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (log < 0 || ::dup2(log, STDOUT_FILENO) < 0 || ::dup2(log, STDERR_FILENO) < 0) ::_exit(120);
-  if (options.user && (::setgid(*options.user) != 0 || ::setuid(*options.user) != 0)) ::_exit(121);
+  if (options.user && (::setgroups(0, nullptr) != 0 || ::setgid(group) != 0 || ::setuid(*options.user) != 0)) {
+    ::_exit(121);
+  }
   ::execve(argv[0], argv.data(), env.data());
   ::_exit(122);
 }
 
+// The port after `marker` in the log; 0 while the line is not there or not whole yet.
 std::uint16_t port_after(const std::string& log, const std::string& marker) {
   const auto at = log.find(marker);
   if (at == std::string::npos) return 0;
-  return static_cast<std::uint16_t>(std::stoi(log.substr(at + marker.size())));
+  const auto digits_end = log.find_first_not_of("0123456789", at + marker.size());
+  if (digits_end == std::string::npos) return 0;  // the rest of the line may still be coming
+  std::uint16_t port = 0;
+  std::from_chars(log.data() + at + marker.size(), log.data() + digits_end, port);
+  return port;
 }
 
 // The exit code of a process that ended, or nullopt while it runs.
