@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <map>
 #include <optional>
@@ -419,6 +420,10 @@ auto answered(Answer&& answer) -> decltype(answer()) {
     return error_response({400, "bad_parameter", e.name + ": " + e.what()});
   } catch (const storage::StorageError& e) {
     return error_response({503, "storage_unavailable", e.what()});
+  } catch (const std::exception& e) {
+    // A fault of ours, not of the request: the client gets JSON, the log gets the reason.
+    spdlog::error("api: answering a request failed: {}", e.what());
+    return error_response({500, "internal_error", "the server failed to answer; its log says why"});
   }
 }
 

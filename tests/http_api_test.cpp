@@ -3,11 +3,13 @@
 // Sydney is UTC+11 on 2024-03-03, so local 11:00:00 is 00:00:00Z.
 #include "api/number_text.hpp"
 #include "common/hex.hpp"
+#include "storage/history.hpp"
 #include "storage/schema.hpp"
 #include "storage/store.hpp"
 #include "tests/support/checks.hpp"
 #include "tests/support/fake_device.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/log_capture.hpp"
 #include "tests/support/test_server.hpp"
 
 #include <doctest/doctest.h>
@@ -509,4 +511,27 @@ TEST_CASE("api: every endpoint in docs/api.md has an example request and every e
     CAPTURE(target);
     CHECK(http_get(fed.server.http_port(), target).status == 200);
   }
+}
+
+TEST_CASE("api: an exception of the server's own is a 500 JSON error and a log line, never a dropped answer") {
+  // A listener whose answer throws, as a fault anywhere in answering would.
+  struct ThrowingLiveStatus final : api::LiveStatus {
+    [[nodiscard]] bool connected(const std::string&, const std::string&) const override {
+      throw std::logic_error("live status is broken");
+    }
+  };
+  TempDir dir;
+  storage::Connection db(dir.file("api.db"));
+  storage::configure_durable(db);
+  storage::migrate(db);
+  storage::Store store(db);
+  store.upsert_device("alphaess", "AL1", 1000, "127.0.0.1:1");  // seen long ago: online asks the listener
+  const ThrowingLiveStatus live;
+  const api::Api api({.version = "test"}, live);
+  storage::HistoryReader history(db);
+  LogCapture log;
+  const api::Response r = api.handle({"GET", "/api/v1/devices", ""}, history, 10'000'000'000);
+  CHECK(r.status == 500);
+  CHECK(nlohmann::json::parse(r.body)["error"] == "internal_error");
+  CHECK(log.lines_with("api: answering a request failed: live status is broken") == 1);
 }
