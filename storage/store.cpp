@@ -269,22 +269,28 @@ std::int64_t Store::delete_batches_through(std::int64_t id, std::int64_t max_bat
   return db_.changes();
 }
 
+namespace {
+
+// Appends the points of the sample_batch row `row` stands on (columns id, t_ms, data); false,
+// appending nothing, when its bytes do not decode.
+bool append_batch_points(Statement& row, std::vector<SeriesPoint>& points) {
+  const auto values = decode_batch(row.blob(2));
+  if (!values) return false;
+  const UtcMillis t = row.int64(1);
+  for (const auto& v : *values) points.push_back({v.series, {t, v.value}});
+  return true;
+}
+
+}  // namespace
+
 std::int64_t Store::move_batches_to_samples(std::int64_t max_batches) {
-  struct Row {
-    std::int64_t series;
-    Point point;
-  };
-  std::vector<Row> rows;
+  std::vector<SeriesPoint> rows;
   std::int64_t moved = 0;
   std::int64_t last_id = 0;
   read_batches_.bind(1, max_batches);
   while (read_batches_.step()) {
     last_id = read_batches_.int64(0);
-    const UtcMillis t = read_batches_.int64(1);
-    const auto bytes = read_batches_.blob(2);
-    if (const auto values = decode_batch(bytes)) {
-      for (const auto& v : *values) rows.push_back({v.series, {t, v.value}});
-    } else {
+    if (!append_batch_points(read_batches_, rows)) {
       spdlog::error("sample batch {} does not decode and is dropped (its frame stays archived)", last_id);
     }
     ++moved;
@@ -292,7 +298,7 @@ std::int64_t Store::move_batches_to_samples(std::int64_t max_batches) {
   read_batches_.reset();
   // Sorted by series and time, each series' b-tree tail is written once; stable, so that for a
   // repeated time the earliest batch is inserted first and kept.
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+  std::stable_sort(rows.begin(), rows.end(), [](const SeriesPoint& a, const SeriesPoint& b) {
     return std::tie(a.series, a.point.t) < std::tie(b.series, b.point.t);
   });
   for (const auto& r : rows) insert_sample_row(r.series, r.point);
@@ -307,10 +313,7 @@ std::int64_t Store::publish_stored_batches() {
   auto read_all = db_.prepare("SELECT id, t_ms, data FROM sample_batch ORDER BY id");
   while (read_all.step()) {
     ++batches;
-    const UtcMillis t = read_all.int64(1);
-    if (const auto values = decode_batch(read_all.blob(2))) {
-      for (const auto& v : *values) points.push_back({v.series, {t, v.value}});
-    } else {
+    if (!append_batch_points(read_all, points)) {
       spdlog::error("sample batch {} does not decode and is left out (its frame stays archived)", read_all.int64(0));
     }
     if (points.size() >= points_per_publish) {

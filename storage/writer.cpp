@@ -157,8 +157,7 @@ void Writer::check_writable() {
   // SQLite opens a file it may not write read-only without a word: every commit would fail and
   // no device would ever be acknowledged. Better to refuse to start.
   if (sqlite3_db_readonly(db_->handle(), "main") == 1) {
-    throw StorageError("database " + path_ + " is read-only (check the file's and its folder's permissions)",
-                       SQLITE_READONLY);
+    throw StorageError("database " + path_ + " is read-only" + hint_for(path_, SQLITE_READONLY), SQLITE_READONLY);
   }
   try {
     db_->exec("BEGIN IMMEDIATE");
@@ -435,8 +434,8 @@ void Writer::run() {
       const auto failure = try_transaction([&] { step = write_drain_step(); });
       if (!failure) {
         finish_drain_step(step);
-      } else {
-        if (!drain_failure_noted_) drain_step_failed(*failure);
+      } else if (!drain_failure_noted_) {
+        drain_step_failed(*failure);
       }
     }
     next_upkeep = upkeep(std::chrono::steady_clock::now());
