@@ -4,7 +4,6 @@
 #include "api/number_text.hpp"
 #include "api/params.hpp"
 #include "common/hex.hpp"
-#include "protocol/alphaess/redaction.hpp"
 #include "storage/sqlite.hpp"
 
 #include <fmt/format.h>
@@ -141,9 +140,9 @@ std::size_t rendered_size_estimate(const SeriesAnswer& answer) {
 class Handler {
  public:
   // `history` may be null for front(), never for route().
-  Handler(const Settings& settings, const LiveStatus& live, const HealthStatus& health, HistoryReader* history,
-          UtcMillis now)
-      : settings_(settings), live_(live), health_status_(health), history_(history), now_(now) {}
+  Handler(const Settings& settings, const LiveStatus& live, const HealthStatus& health, const MetricsSource* metrics,
+          HistoryReader* history, UtcMillis now)
+      : settings_(settings), live_(live), health_status_(health), metrics_(metrics), history_(history), now_(now) {}
 
   // What needs no database: the token (checked before any parameter is read), the path, the
   // query's escapes, the method, and health. nullopt: the request goes on to the database.
@@ -152,6 +151,9 @@ class Handler {
     const std::size_t question = target.find('?');
     const std::string_view path = target.substr(0, question);
     auto segments = path_segments(path);
+    if (segments && segments->size() == 1 && (*segments)[0] == "metrics" && metrics_ != nullptr) {
+      return metrics_page(request);
+    }
     const bool health = is_health(segments);
     if (under_api(segments, path) && !health) check_token(request.authorization);
     if (!segments) throw HttpError{400, "bad_path", "bad percent-encoding in the path"};
@@ -196,6 +198,26 @@ class Handler {
     }
   }
 
+  // /metrics: either token when one is set (interfaces.md §3.1), the page from memory.
+  Response metrics_page(const Request& request) const {
+    if (!settings_.token.empty() || !settings_.metrics_token.empty()) {
+      const auto credentials = bearer_credentials(request.authorization);
+      const auto matches = [&](const std::string& token) {
+        return !token.empty() && credentials && same_secret(*credentials, token);
+      };
+      if (!matches(settings_.token) && !matches(settings_.metrics_token)) {
+        throw HttpError{401, "unauthorized", "/metrics needs the header \"Authorization: Bearer <token>\""};
+      }
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+      throw HttpError{405, "method_not_allowed", "only GET and HEAD are supported"};
+    }
+    Response response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = metrics_->metrics_text(now_);
+    return response;
+  }
+
   storage::DeviceRow find_device(const std::string& id) {
     const std::size_t colon = id.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == id.size()) {
@@ -207,9 +229,6 @@ class Handler {
   }
 
   json device_json(const storage::DeviceRow& d) const {
-    const auto interval = settings_.expected_interval_ms.find(d.vendor);
-    const std::int64_t expected = interval == settings_.expected_interval_ms.end() ? 60'000 : interval->second;
-    const bool recent = now_ - d.last_seen <= 3 * expected;
     json parent = nullptr;
     if (d.parent_vendor && d.parent_serial) parent = *d.parent_vendor + ":" + *d.parent_serial;
     return {{"id", device_id(d)},
@@ -219,7 +238,7 @@ class Handler {
             {"firmware", or_null(d.firmware)},
             {"first_seen", time_json(d.first_seen)},
             {"last_seen", time_json(d.last_seen)},
-            {"online", recent || live_.connected(d.vendor, d.serial)},
+            {"online", live_.online(d.vendor, d.serial, d.last_seen, now_)},
             {"peer", or_null(d.peer)},
             {"clock_offset_s", d.clock_offset_ms ? json(static_cast<double>(*d.clock_offset_ms) / 1000.0) : json(nullptr)},
             {"parent", parent}};
@@ -390,19 +409,15 @@ class Handler {
       list.push_back({{"time", time_json(f.time)},
                       {"direction", f.outgoing ? "out" : "in"},
                       {"command", f.command},
-                      {"hex", to_hex(display_copy(device.vendor, f.raw))}});
+                      {"hex", to_hex(live_.display_frame(device.vendor, f.raw, settings_.expose_personal_data))}});
     }
     return json_response(200, {{"device", device_id(device)}, {"frames", list}});
-  }
-
-  std::vector<std::uint8_t> display_copy(const std::string& vendor, const std::vector<std::uint8_t>& raw) const {
-    if (vendor == "alphaess") return alphaess::display_copy(raw, settings_.expose_personal_data);
-    return raw;
   }
 
   const Settings& settings_;
   const LiveStatus& live_;
   const HealthStatus& health_status_;
+  const MetricsSource* metrics_;
   HistoryReader* history_;
   UtcMillis now_;
   std::vector<std::string> segments_;
@@ -436,12 +451,12 @@ const HealthStatus& no_health_status() {
 
 std::optional<Response> Api::answer_from_memory(const Request& request, UtcMillis now) const {
   return answered([&]() -> std::optional<Response> {
-    return Handler(settings_, live_, health_, nullptr, now).front(request);
+    return Handler(settings_, live_, health_, metrics_, nullptr, now).front(request);
   });
 }
 
 Response Api::handle(const Request& request, HistoryReader& history, UtcMillis now) const {
-  return answered([&] { return Handler(settings_, live_, health_, &history, now).route(request); });
+  return answered([&] { return Handler(settings_, live_, health_, metrics_, &history, now).route(request); });
 }
 
 }  // namespace sunkeep::api

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,11 +30,32 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// Whether a device has a connection open now (answered by the device listeners).
+// What the device drivers know of their devices (answered by the server from its drivers).
 class LiveStatus {
  public:
   virtual ~LiveStatus() = default;
+  // Whether a device has a connection open now.
   [[nodiscard]] virtual bool connected(const std::string& vendor, const std::string& serial) const = 0;
+  // How often a vendor's devices normally report; 60 s for a vendor no driver knows.
+  [[nodiscard]] virtual std::int64_t expected_interval_ms(const std::string& /*vendor*/) const { return 60'000; }
+  // A stored frame as the API may show it (the vendor's driver hides what must not be shown).
+  [[nodiscard]] virtual std::vector<std::uint8_t> display_frame(const std::string& /*vendor*/,
+                                                                std::span<const std::uint8_t> raw,
+                                                                bool /*show_personal*/) const {
+    return {raw.begin(), raw.end()};
+  }
+  // interfaces.md §3 `online`: a connection open now, or data within 3 × the expected interval.
+  [[nodiscard]] bool online(const std::string& vendor, const std::string& serial, UtcMillis last_seen,
+                            UtcMillis now) const {
+    return now - last_seen <= 3 * expected_interval_ms(vendor) || connected(vendor, serial);
+  }
+};
+
+// The Prometheus page of /metrics (interfaces.md §3.1), built from memory.
+class MetricsSource {
+ public:
+  virtual ~MetricsSource() = default;
+  [[nodiscard]] virtual std::string metrics_text(UtcMillis now) const = 0;
 };
 
 // What health reports beside the version and uptime; answered from memory, never a query.
@@ -51,23 +73,22 @@ const HealthStatus& no_health_status();
 
 struct Settings {
   std::string token;                  // "" = no token required
+  std::string metrics_token;          // also accepted on /metrics ("" = none)
   std::int64_t max_points = 100'000;
   bool expose_personal_data = false;
   std::string version;
   UtcMillis started = 0;              // for uptime_s
-  // How often each vendor's devices normally send (a device is online if data arrived within
-  // 3 × this); vendors not listed count as 60 s.
-  std::map<std::string, std::int64_t, std::less<>> expected_interval_ms;
 };
 
 class Api {
  public:
-  Api(Settings settings, const LiveStatus& live, const HealthStatus& health = no_health_status())
-      : settings_(std::move(settings)), live_(live), health_(health) {}
+  Api(Settings settings, const LiveStatus& live, const HealthStatus& health = no_health_status(),
+      const MetricsSource* metrics = nullptr)
+      : settings_(std::move(settings)), live_(live), health_(health), metrics_(metrics) {}
 
-  // The answer when it needs no database: health, and what is refused from the request alone
-  // (401 before any parameter is read, 400 for a bad path or query escape, 404 outside /api/v1,
-  // 405). nullopt: the request needs handle().
+  // The answer when it needs no database: health, /metrics, and what is refused from the request
+  // alone (401 before any parameter is read, 400 for a bad path or query escape, 404 outside
+  // /api/v1, 405). nullopt: the request needs handle().
   [[nodiscard]] std::optional<Response> answer_from_memory(const Request& request, UtcMillis now) const;
   // Every request (the checks of answer_from_memory() included).
   [[nodiscard]] Response handle(const Request& request, storage::HistoryReader& history, UtcMillis now) const;
@@ -76,6 +97,7 @@ class Api {
   Settings settings_;
   const LiveStatus& live_;
   const HealthStatus& health_;
+  const MetricsSource* metrics_;  // none: /metrics is 404
 };
 
 }  // namespace sunkeep::api

@@ -1,6 +1,7 @@
 // The sunkeep command line (interfaces.md §1): serve, check-config, --version, --help.
 // Exit codes: 0 ok, 2 usage or config error, 1 runtime failure.
 #include "config/config.hpp"
+#include "drivers/registry.hpp"
 #include "server/server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -50,7 +51,7 @@ int serve(const std::string& config_path) {
                config_path.empty() ? "built-in defaults" : "config " + config_path);
   raise_open_file_limit();
   try {
-    sunkeep::server::Server server(loaded.config);
+    sunkeep::server::Server server(loaded.config, sunkeep::drivers::all_drivers());
     server.start();
     server.run_until_signal();
   } catch (const std::exception& e) {

@@ -6,7 +6,7 @@
 #include "protocol/alphaess/encoder.hpp"
 #include "protocol/alphaess/frame_decoder.hpp"
 #include "protocol/alphaess/messages.hpp"
-#include "server/alphaess_ingest.hpp"
+#include "protocol/alphaess/observation.hpp"
 #include "server/connection.hpp"
 
 #include <CLI/CLI.hpp>
@@ -45,9 +45,10 @@ awaitable<void> serve(tcp::socket socket) {
         if (std::holds_alternative<alphaess::Rejection>(step)) co_return;
         break;
       }
-      server::AlphaEssIngest job{.peer = "127.0.0.1", .received = 0, .frame = *frame,
-                                 .message = alphaess::decode_message(*frame), .zone = &utc};
-      server::prepare_records(job);
+      const alphaess::Message message = alphaess::decode_message(*frame);
+      const Observation seen = alphaess::observe({.peer = "127.0.0.1", .received = 0, .frame = *frame,
+                                                  .message = message, .zone = &utc});
+      static_cast<void>(seen);
       if (frame->is_initiating()) {
         const auto ack = alphaess::make_success_ack(frame->command()).bytes();
         acks.insert(acks.end(), ack.begin(), ack.end());

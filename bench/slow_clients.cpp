@@ -49,7 +49,7 @@ void write_database(const std::string& path, int metrics) {
   sunkeep::storage::Store store(db);
   db.exec("BEGIN IMMEDIATE");
   const auto device = store.upsert_device("alphaess", "ALSLOW", day_start_s * 1000, "127.0.0.1:1");
-  std::vector<sunkeep::storage::Sample> samples;
+  std::vector<sunkeep::Reading> samples;
   for (int m = 0; m < metrics; ++m) samples.push_back({"m" + std::to_string(m), "W", 0, false});
   for (int i = 0; i < points_per_day; ++i) {
     for (int m = 0; m < metrics; ++m) {

@@ -1,19 +1,20 @@
 // Storage benchmarks without the network:
 //   year     one device's year of 10-second realtime pushes written through the real ingest code
-//            (ingest_alphaess: raw archive, record, samples, archived ack), 1,000 frames per
+//            (the AlphaESS observation through storage::ingest: raw archive, record, samples, archived ack), 1,000 frames per
 //            transaction, then packed as the writer packs closed hours (samples, frames, record
 //            keys) and VACUUMed: bytes on disk per numeric point, and the two query figures of
 //            issue 3 through the API code (no HTTP).
 //   ceiling  the same records as pre-built rows (no decoding, no network) inserted by the
 //            storage layer in group-commit-sized transactions: the reference for the server;
 //            then the time each pass of archive packing takes on what it wrote.
-//   ingest   the same records decoded and stored by ingest_alphaess (no network).
+//   ingest   the same records decoded and stored by storage::ingest (no network).
 #include "api/api.hpp"
 #include "protocol/alphaess/encoder.hpp"
 #include "protocol/alphaess/frame_decoder.hpp"
 #include "protocol/alphaess/messages.hpp"
 #include "protocol/alphaess/metrics.hpp"
-#include "server/alphaess_ingest.hpp"
+#include "protocol/alphaess/observation.hpp"
+#include "storage/ingest.hpp"
 #include "storage/history.hpp"
 #include "storage/schema.hpp"
 #include "storage/store.hpp"
@@ -101,11 +102,12 @@ void run_ingest(storage::Connection& db, int frames, int batch) {
   const TimeZone utc("UTC");
   const auto ack = alphaess::make_success_ack(16).bytes();
   in_transactions(db, store, frames, batch, [&](int i) {
-    server::AlphaEssIngest in{.peer = "127.0.0.1:1", .received = (year_start_s + 10LL * i) * 1000, .frame = frame_at(i),
-                              .message = {}, .connection_serial = "ALYEAR", .snapshot_history = false, .reply = ack, .zone = &utc};
-    in.message = alphaess::decode_message(in.frame);
-    server::AlphaEssIngestResult out;
-    server::ingest_alphaess(store, in, out);
+    const alphaess::Frame frame = frame_at(i);
+    const alphaess::Message message = alphaess::decode_message(frame);
+    Observation seen = alphaess::observe({.peer = "127.0.0.1:1", .received = (year_start_s + 10LL * i) * 1000,
+                                          .frame = frame, .message = message, .connection_serial = "ALYEAR",
+                                          .reply = ack, .zone = &utc});
+    storage::ingest(store, seen);
   });
 }
 
@@ -156,7 +158,7 @@ void run_ceiling(storage::Connection& db, int frames, int batch, int devices, bo
     const auto& record = std::get<alphaess::Telemetry>(message).records.at(0);
     storage::RecordRow row{.device = device, .kind = 1, .device_time = record.device_time.to_device_string(),
                            .utc = (year_start_s + 10LL * (i / devices)) * 1000, .received = 0, .frame = 0,
-                           .fields_hash = storage::fields_hash(alphaess::fields_to_json(record.fields)), .samples = {}};
+                           .fields_hash = fields_hash(alphaess::fields_to_json(record.fields)), .samples = {}};
     for (auto& s : alphaess::numeric_samples(record.fields)) row.samples.push_back({s.name, s.unit, s.value, s.canonical});
     rows.emplace_back(frame.raw, std::move(row));
   }

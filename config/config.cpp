@@ -1,10 +1,8 @@
 // Reading and validating the TOML config file against the key table of interfaces.md §2.
 #include "config/config.hpp"
 
-#include "common/time_zone.hpp"
-
-#include <boost/asio/ip/address.hpp>
-#include <toml++/toml.h>
+#include "config/readers.hpp"
+#include "config/vendor/tables.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -15,162 +13,27 @@ namespace sunkeep::config {
 
 namespace {
 
-using Problems = std::vector<Problem>;
-
-std::size_t line_of(const toml::node& node) { return node.source().begin.line; }
-
-// Reads one key's value into the config, or explains what is wrong with it.
-using Reader = std::function<std::optional<std::string>(const toml::node&, Config&)>;
-
-struct KeySpec {
-  std::string_view name;
-  Reader read;
-};
-
-template <class Get>
-Reader boolean(Get get) {
-  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
-    if (!n.is_boolean()) return "must be true or false";
-    get(c) = *n.value<bool>();
-    return std::nullopt;
+std::vector<SectionSpec> generic_sections() {
+  using C = Config;
+  return {
+      {"storage", {{"path", text([](C& c) -> std::string& { return c.storage.path; })}}},
+      {"http",
+       {{"listen", listen_address([](C& c) -> Endpoint& { return c.http.listen; })},
+        {"token", text([](C& c) -> std::string& { return c.http.token; })},
+        {"metrics_token", text([](C& c) -> std::string& { return c.http.metrics_token; })},
+        {"max_points", integer([](C& c) -> std::uint32_t& { return c.http.max_points; }, 1, 10'000'000)},
+        {"expose_personal_data", boolean([](C& c) -> bool& { return c.http.expose_personal_data; })},
+        {"max_connections", integer([](C& c) -> std::uint32_t& { return c.http.max_connections; }, 1, 1'000'000)},
+        {"max_buffered_mb", integer([](C& c) -> std::uint32_t& { return c.http.max_buffered_mb; }, 1, 1'000'000)}}},
   };
 }
-
-template <class Get>
-Reader text(Get get) {
-  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
-    if (!n.is_string()) return "must be a string";
-    get(c) = *n.value<std::string>();
-    return std::nullopt;
-  };
-}
-
-template <class Get>
-Reader duration(Get get, milliseconds minimum = milliseconds(1)) {
-  return [get, minimum](const toml::node& n, Config& c) -> std::optional<std::string> {
-    if (!n.is_string()) return "must be a duration string such as \"30s\", \"5m\", \"2h\" or \"7d\"";
-    const auto d = parse_duration(*n.value<std::string>());
-    if (!d || d->count() <= 0) return "\"" + *n.value<std::string>() + "\" is not a duration (use e.g. \"30s\", \"5m\", \"2h\", \"7d\")";
-    if (*d < minimum) return "must be at least " + std::to_string(minimum.count() / 1000) + "s";
-    get(c) = *d;
-    return std::nullopt;
-  };
-}
-
-template <class Get>
-Reader listen_address(Get get) {
-  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
-    if (!n.is_string()) return "must be a \"host:port\" string";
-    std::string error;
-    const auto endpoint = parse_endpoint(*n.value<std::string>(), error);
-    if (!endpoint) return "\"" + *n.value<std::string>() + "\": " + error;
-    boost::system::error_code ec;
-    boost::asio::ip::make_address(endpoint->host, ec);
-    if (ec) return "\"" + endpoint->host + "\" is not an IP address to listen on";
-    get(c) = *endpoint;
-    return std::nullopt;
-  };
-}
-
-template <class Get>
-Reader integer(Get get, std::int64_t min, std::int64_t max) {
-  return [get, min, max](const toml::node& n, Config& c) -> std::optional<std::string> {
-    if (!n.is_integer()) return "must be an integer";
-    const std::int64_t v = *n.value<std::int64_t>();
-    if (v < min || v > max) return "must be between " + std::to_string(min) + " and " + std::to_string(max);
-    get(c) = static_cast<std::remove_reference_t<decltype(get(c))>>(v);
-    return std::nullopt;
-  };
-}
-
-Reader time_zone() {
-  return [](const toml::node& n, Config& c) -> std::optional<std::string> {
-    if (!n.is_string()) return "must be an IANA time zone name such as \"Australia/Sydney\"";
-    const std::string name = *n.value<std::string>();
-    try {
-      TimeZone zone(name);
-    } catch (const std::exception&) {
-      return "\"" + name + "\" is not a known IANA time zone";
-    }
-    c.alphaess.timezone = name;
-    return std::nullopt;
-  };
-}
-
-std::optional<std::string> read_inverter(const toml::table& table, SermatecInverter& inverter) {
-  bool has_host = false;
-  for (auto&& [key, node] : table) {
-    if (key.str() == "host") {
-      if (!node.is_string() || node.value<std::string>()->empty()) return "host must be a non-empty string";
-      inverter.host = *node.value<std::string>();
-      has_host = true;
-    } else if (key.str() == "port") {
-      if (!node.is_integer() || *node.value<std::int64_t>() < 1 || *node.value<std::int64_t>() > 65535) {
-        return "port must be an integer from 1 to 65535";
-      }
-      inverter.port = static_cast<std::uint16_t>(*node.value<std::int64_t>());
-    } else {
-      return "unknown key \"" + std::string(key.str()) + "\" (known: host, port)";
-    }
-  }
-  if (!has_host) return "host is required";
-  return std::nullopt;
-}
-
-Reader inverters() {
-  return [](const toml::node& n, Config& c) -> std::optional<std::string> {
-    const toml::array* list = n.as_array();
-    if (!list) return "must be an array of tables ([[sermatec.inverter]])";
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      const toml::table* table = (*list)[i].as_table();
-      if (!table) return "entry " + std::to_string(i + 1) + " must be a table";
-      SermatecInverter inverter;
-      if (auto error = read_inverter(*table, inverter)) {
-        return "entry " + std::to_string(i + 1) + " (line " + std::to_string(line_of(*table)) + "): " + *error;
-      }
-      c.sermatec.inverters.push_back(inverter);
-    }
-    return std::nullopt;
-  };
-}
-
-struct SectionSpec {
-  std::string_view name;
-  std::vector<KeySpec> keys;
-};
 
 const std::vector<SectionSpec>& sections() {
-  static const std::vector<SectionSpec> specs{
-      {"storage", {{"path", text([](Config& c) -> std::string& { return c.storage.path; })}}},
-      {"http",
-       {{"listen", listen_address([](Config& c) -> Endpoint& { return c.http.listen; })},
-        {"token", text([](Config& c) -> std::string& { return c.http.token; })},
-        {"max_points", integer([](Config& c) -> std::uint32_t& { return c.http.max_points; }, 1, 10'000'000)},
-        {"expose_personal_data", boolean([](Config& c) -> bool& { return c.http.expose_personal_data; })},
-        {"max_connections", integer([](Config& c) -> std::uint32_t& { return c.http.max_connections; }, 1, 1'000'000)},
-        {"max_buffered_mb", integer([](Config& c) -> std::uint32_t& { return c.http.max_buffered_mb; }, 1, 1'000'000)}}},
-      {"alphaess",
-       {{"enabled", boolean([](Config& c) -> bool& { return c.alphaess.enabled; })},
-        {"listen", listen_address([](Config& c) -> Endpoint& { return c.alphaess.listen; })},
-        {"timezone", time_zone()},
-        {"backfill", boolean([](Config& c) -> bool& { return c.alphaess.backfill; })},
-        {"backfill_min_gap", duration([](Config& c) -> milliseconds& { return c.alphaess.backfill_min_gap; })},
-        {"backfill_max_age", duration([](Config& c) -> milliseconds& { return c.alphaess.backfill_max_age; })},
-        {"idle_timeout", duration([](Config& c) -> milliseconds& { return c.alphaess.idle_timeout; })},
-        {"max_frame", integer([](Config& c) -> std::uint32_t& { return c.alphaess.max_frame; }, 1, 16 * 1024 * 1024)},
-        {"max_connections", integer([](Config& c) -> std::uint32_t& { return c.alphaess.limits.max_connections; }, 1, 1'000'000)},
-        {"max_connections_per_host", integer([](Config& c) -> std::uint32_t& { return c.alphaess.limits.max_connections_per_host; }, 1, 1'000'000)}}},
-      {"sermatec",
-       {{"enabled", boolean([](Config& c) -> bool& { return c.sermatec.enabled; })},
-        {"listen", listen_address([](Config& c) -> Endpoint& { return c.sermatec.listen; })},
-        {"poll_interval", duration([](Config& c) -> milliseconds& { return c.sermatec.poll_interval; }, std::chrono::seconds(5))},
-        {"query_drm", boolean([](Config& c) -> bool& { return c.sermatec.query_drm; })},
-        {"query_forced_charge", boolean([](Config& c) -> bool& { return c.sermatec.query_forced_charge; })},
-        {"query_network", boolean([](Config& c) -> bool& { return c.sermatec.query_network; })},
-        {"max_connections", integer([](Config& c) -> std::uint32_t& { return c.sermatec.limits.max_connections; }, 1, 1'000'000)},
-        {"max_connections_per_host", integer([](Config& c) -> std::uint32_t& { return c.sermatec.limits.max_connections_per_host; }, 1, 1'000'000)},
-        {"inverter", inverters()}}},
-  };
+  static const std::vector<SectionSpec> specs = [] {
+    std::vector<SectionSpec> all = generic_sections();
+    for (auto& vendor : vendor_sections()) all.push_back(std::move(vendor));
+    return all;
+  }();
   return specs;
 }
 
@@ -210,8 +73,8 @@ void read_document(const toml::table& root, Config& config, Problems& problems) 
     }
     read_section(*it, *table, config, problems);
   }
-  if (config.alphaess.backfill_min_gap >= config.alphaess.backfill_max_age) {
-    problems.push_back({"alphaess.backfill_min_gap", 0, "must be shorter than alphaess.backfill_max_age"});
+  for (const auto& spec : sections()) {
+    if (spec.check) spec.check(config, problems);
   }
 }
 

@@ -2,7 +2,9 @@
 // Unknown keys, wrong types and bad values are problems naming the key and its line.
 #pragma once
 
+#include "config/limits.hpp"
 #include "config/values.hpp"
+#include "config/vendor/sections.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -25,52 +27,17 @@ struct HttpConfig {
   bool expose_personal_data = false;   // show address, phone, licence, zip code of config uploads
   std::uint32_t max_connections = 1024;  // open HTTP connections; more are closed at once
   std::uint32_t max_buffered_mb = 64;    // answers held for clients, all connections together
+  std::string metrics_token;             // also accepted on /metrics, and only there
 };
 
-// Caps on a device listener's open connections (interfaces.md §2): beyond them a new connection
-// is closed at once.
-struct ConnectionLimits {
-  std::uint32_t max_connections = 20'000;         // per listener
-  std::uint32_t max_connections_per_host = 1024;  // per source address
-};
-
-struct AlphaEssConfig {
-  bool enabled = true;
-  Endpoint listen{"0.0.0.0", 7777};
-  std::string timezone = "UTC";
-  bool backfill = true;
-  milliseconds backfill_min_gap = std::chrono::minutes(2);
-  milliseconds backfill_max_age = std::chrono::hours(24 * 7);
-  milliseconds idle_timeout = std::chrono::minutes(5);
-  std::uint32_t max_frame = 65536;
-  ConnectionLimits limits;
-};
-
-struct SermatecInverter {
-  std::string host;
-  std::uint16_t port = 8899;
-};
-
-struct SermatecConfig {
-  bool enabled = true;
-  Endpoint listen{"0.0.0.0", 19042};
-  milliseconds poll_interval = std::chrono::seconds(30);
-  bool query_drm = false;
-  bool query_forced_charge = false;
-  bool query_network = false;
-  ConnectionLimits limits;
-  std::vector<SermatecInverter> inverters;
-};
-
-struct Config {
+// Every section: the generic ones here, the vendors' in config/vendor/.
+struct Config : VendorSections {
   StorageConfig storage;
   HttpConfig http;
-  AlphaEssConfig alphaess;
-  SermatecConfig sermatec;
 };
 
 struct Problem {
-  std::string key;    // dotted, e.g. "alphaess.idle_timeout" ("" for a syntax error)
+  std::string key;    // dotted, e.g. "http.listen" ("" for a syntax error)
   std::size_t line = 0;
   std::string message;
 

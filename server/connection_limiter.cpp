@@ -5,6 +5,18 @@
 
 namespace sunkeep::server {
 
+ConnectionLimiter::ConnectionLimiter(std::string listener, config::ConnectionLimits limits, metrics::Registry* metrics)
+    : listener_(std::move(listener)),
+      limits_(limits),
+      accepted_(metrics::given_or_own(metrics, own_metrics_)
+                    .counter("sunkeep_connections_accepted_total", "Connections accepted under the listener's caps.",
+                             {{"listener", listener_}})),
+      refused_(metrics::given_or_own(metrics, own_metrics_)
+                   .counter("sunkeep_connections_refused_total",
+                            "Connections closed at once because a connection cap was reached.", {{"listener", listener_}})),
+      open_gauge_(metrics::given_or_own(metrics, own_metrics_)
+                      .gauge("sunkeep_connections_open", "Connections open now.", {{"listener", listener_}})) {}
+
 std::shared_ptr<ConnectionLimiter::Slot> ConnectionLimiter::admit(const std::string& host, Clock::time_point now) {
   {
     std::lock_guard lock(mutex_);
@@ -14,6 +26,8 @@ std::shared_ptr<ConnectionLimiter::Slot> ConnectionLimiter::admit(const std::str
     if (!listener_full && !host_full) {
       ++from_host;
       ++open_;
+      ++accepted_;
+      ++open_gauge_;
       return std::make_shared<Slot>(shared_from_this(), host);
     }
     if (from_host == 0) open_per_host_.erase(host);
@@ -45,14 +59,12 @@ bool ConnectionLimiter::log_due(const std::string& host, Clock::time_point now) 
 void ConnectionLimiter::release(const std::string& host) {
   std::lock_guard lock(mutex_);
   --open_;
+  --open_gauge_;
   const auto it = open_per_host_.find(host);
   if (it != open_per_host_.end() && --it->second == 0) open_per_host_.erase(it);
 }
 
-std::uint64_t ConnectionLimiter::refused() const {
-  std::lock_guard lock(mutex_);
-  return refused_;
-}
+std::uint64_t ConnectionLimiter::refused() const { return refused_.value(); }
 
 std::size_t ConnectionLimiter::open() const {
   std::lock_guard lock(mutex_);

@@ -3,6 +3,7 @@
 // once; each host's refusals are logged at most once a minute, so a flood cannot fill the log.
 #pragma once
 
+#include "common/metrics.hpp"
 #include "config/config.hpp"
 
 #include <chrono>
@@ -34,8 +35,11 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
     std::string host_;
   };
 
-  static std::shared_ptr<ConnectionLimiter> create(std::string listener, config::ConnectionLimits limits) {
-    return std::shared_ptr<ConnectionLimiter>(new ConnectionLimiter(std::move(listener), limits));
+  // Counts into `metrics` (sunkeep_connections_{accepted_total,refused_total,open}{listener}),
+  // or into a registry of its own.
+  static std::shared_ptr<ConnectionLimiter> create(std::string listener, config::ConnectionLimits limits,
+                                                   metrics::Registry* metrics = nullptr) {
+    return std::shared_ptr<ConnectionLimiter>(new ConnectionLimiter(std::move(listener), limits, metrics));
   }
 
   // A slot for a new connection from `host`, or nullptr (counted, logged once a minute per host)
@@ -46,17 +50,19 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   [[nodiscard]] std::size_t open() const;
 
  private:
-  ConnectionLimiter(std::string listener, config::ConnectionLimits limits)
-      : listener_(std::move(listener)), limits_(limits) {}
+  ConnectionLimiter(std::string listener, config::ConnectionLimits limits, metrics::Registry* metrics);
   void release(const std::string& host);
   // Whether a refusal for `host` is logged now (the first in a minute).
   bool log_due(const std::string& host, Clock::time_point now);
 
   const std::string listener_;
   const config::ConnectionLimits limits_;
+  std::unique_ptr<metrics::Registry> own_metrics_;  // when none was given
+  metrics::Counter& accepted_;
+  metrics::Counter& refused_;
+  metrics::Gauge& open_gauge_;
   mutable std::mutex mutex_;
   std::size_t open_ = 0;
-  std::uint64_t refused_ = 0;
   std::unordered_map<std::string, std::uint32_t> open_per_host_;
   std::unordered_map<std::string, Clock::time_point> last_logged_;
   static constexpr std::string_view any_other_host = "*";  // not an address: the hosts beyond those remembered

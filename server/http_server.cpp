@@ -6,7 +6,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -62,18 +61,18 @@ bool AnswerBudget::resize(Charge& charge, std::uint64_t bytes) {
 }
 
 bool AnswerBudget::take(std::uint64_t bytes) {
-  std::uint64_t held = counters_.answer_bytes_held.load();
+  std::uint64_t held = held_.load();
   do {
     if (held > capacity_ || bytes > capacity_ - held) return false;
-  } while (!counters_.answer_bytes_held.compare_exchange_weak(held, held + bytes));
-  std::uint64_t peak = counters_.answer_bytes_held_peak.load();
-  while (held + bytes > peak && !counters_.answer_bytes_held_peak.compare_exchange_weak(peak, held + bytes)) {
+  } while (!held_.compare_exchange_weak(held, held + bytes));
+  std::uint64_t peak = peak_.load();
+  while (held + bytes > peak && !peak_.compare_exchange_weak(peak, held + bytes)) {
   }
   return true;
 }
 
 void AnswerBudget::give_back(std::uint64_t bytes) {
-  counters_.answer_bytes_held -= bytes;
+  held_ -= bytes;
   std::vector<Waiter> woken;
   {
     std::lock_guard lock(mutex_);
@@ -272,19 +271,12 @@ awaitable<ReadOutcome> read_request(beast::tcp_stream& stream, beast::flat_buffe
   co_return ReadOutcome{true, {}};
 }
 
-// Counts the connection as open until the coroutine ends (or is destroyed at shutdown); the
-// accept loop counted it in.
-struct OpenConnection {
-  explicit OpenConnection(HttpCounters& c) : counters(c) {}
-  OpenConnection(const OpenConnection&) = delete;
-  OpenConnection& operator=(const OpenConnection&) = delete;
-  ~OpenConnection() { --counters.connections_open; }
-  HttpCounters& counters;
-};
+}  // namespace
 
-awaitable<void> serve_connection(beast::tcp_stream stream, HttpServices services) {
+awaitable<void> serve_http_connection(asio::ip::tcp::socket socket, HttpServices services,
+                                      std::shared_ptr<const void> /*slot*/) {
+  beast::tcp_stream stream(std::move(socket));
   HttpCounters& counters = services.counters;
-  const OpenConnection open(counters);
   beast::error_code ignored;
   stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);  // a header and a small body leave at once
   beast::flat_buffer buffer;
@@ -316,56 +308,20 @@ awaitable<void> serve_connection(beast::tcp_stream stream, HttpServices services
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
 }
 
-// Connections closed at once for max_connections: counted, and logged at most once a minute.
-class Refusals {
- public:
-  void note(HttpCounters& counters, std::uint32_t max_connections) {
-    ++counters.connections_refused;
-    ++unlogged_;
-    const auto now = Clock::now();
-    if (logged_ && now - last_logged_ < std::chrono::minutes(1)) return;
-    spdlog::warn("http: closed {} new connection(s) at once: [http] max_connections ({}) are open", unlogged_,
-                 max_connections);
-    logged_ = true;
-    last_logged_ = now;
-    unlogged_ = 0;
-  }
+HttpCounters::HttpCounters(metrics::Registry& m)
+    : requests(m.counter("sunkeep_http_requests_total", "HTTP requests read.")),
+      malformed(m.counter("sunkeep_http_malformed_requests_total", "HTTP requests refused as malformed (400, 413, 431).")),
+      storage_queries(m.counter("sunkeep_http_storage_queries_total", "HTTP requests answered by the query threads.")),
+      answers_busy(m.counter("sunkeep_http_answers_busy_total",
+                             "HTTP answers refused with 503: no room in [http] max_buffered_mb in time.")),
+      write_timeouts(m.counter("sunkeep_http_write_timeouts_total",
+                               "HTTP clients dropped for not taking a chunk of an answer in time.")) {}
 
- private:
-  bool logged_ = false;
-  Clock::time_point last_logged_{};
-  std::uint64_t unlogged_ = 0;
-};
-
-}  // namespace
-
-void spawn_http_accept_loop(asio::io_context& io, asio::ip::tcp::acceptor& acceptor, HttpServices services) {
-  auto loop = [&io, &acceptor, services]() -> awaitable<void> {
-    asio::steady_timer backoff(acceptor.get_executor());
-    Refusals refusals;
-    while (acceptor.is_open()) {
-      auto accepted = co_await acceptor.async_accept(asio::make_strand(io), tuple_awaitable);
-      const boost::system::error_code ec = std::get<0>(accepted);
-      if (ec == asio::error::operation_aborted || !acceptor.is_open()) break;
-      if (ec) {
-        spdlog::warn("http accept failed: {}", ec.message());
-        backoff.expires_after(std::chrono::milliseconds(100));
-        co_await backoff.async_wait(tuple_awaitable);
-        continue;
-      }
-      if (services.counters.connections_open.load() >= services.max_connections) {
-        refusals.note(services.counters, services.max_connections);  // counted before the client sees it
-        boost::system::error_code ignored;
-        std::get<1>(accepted).close(ignored);
-        continue;
-      }
-      ++services.counters.connections_open;
-      beast::tcp_stream stream(std::move(std::get<1>(accepted)));
-      auto executor = stream.get_executor();
-      asio::co_spawn(executor, serve_connection(std::move(stream), services), asio::detached);
-    }
-  };
-  asio::co_spawn(acceptor.get_executor(), std::move(loop), asio::detached);
+AnswerBudget::AnswerBudget(std::uint64_t capacity_bytes, metrics::Registry& metrics) : capacity_(capacity_bytes) {
+  metrics.gauge_reading("sunkeep_http_answer_bytes_held", "Bytes of HTTP answers held for clients now.", {},
+                        [this] { return static_cast<double>(held()); });
+  metrics.gauge_reading("sunkeep_http_answer_bytes_held_peak", "The most bytes of HTTP answers held at once.", {},
+                        [this] { return static_cast<double>(peak()); });
 }
 
 }  // namespace sunkeep::server

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "api/api.hpp"
+#include "common/metrics.hpp"
 #include "server/read_pool.hpp"
 #include "storage/recent_samples.hpp"
 
@@ -33,22 +34,22 @@ struct HttpLimits {
   static constexpr std::size_t write_chunk_bytes = 64 * 1024;
 };
 
+// What the HTTP transport counts, as series of the metrics registry (its connections are counted
+// by its listener's limiter, listener="http").
 struct HttpCounters {
-  std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> malformed{0};
-  std::atomic<std::uint64_t> connections_open{0};
-  std::atomic<std::uint64_t> connections_refused{0};  // closed at once: max_connections were open
-  std::atomic<std::uint64_t> storage_queries{0};      // requests sent to the query threads
-  std::atomic<std::uint64_t> answers_busy{0};         // 503 busy: no room in the budget in time
-  std::atomic<std::uint64_t> write_timeouts{0};       // clients dropped for not taking a chunk
-  std::atomic<std::uint64_t> answer_bytes_held{0};       // gauge: charged to the budget now
-  std::atomic<std::uint64_t> answer_bytes_held_peak{0};  // the most charged at once since start
+  explicit HttpCounters(metrics::Registry& metrics);
+
+  metrics::Counter& requests;
+  metrics::Counter& malformed;
+  metrics::Counter& storage_queries;  // requests sent to the query threads
+  metrics::Counter& answers_busy;     // 503 busy: no room in the budget in time
+  metrics::Counter& write_timeouts;   // clients dropped for not taking a chunk
 };
 
 // The bytes of answers held for clients, all connections together ([http] max_buffered_mb). An
 // answer larger than one write chunk is charged from the moment it is rendered until it has been
 // written (or its client dropped); smaller ones are not counted (one per connection at most).
-// Thread-safe; HttpCounters::answer_bytes_held shows what is charged.
+// Thread-safe; held() (sunkeep_http_answer_bytes_held) shows what is charged.
 class AnswerBudget {
  public:
   // Bytes charged for one answer, given back when destroyed or reset.
@@ -70,12 +71,14 @@ class AnswerBudget {
     std::uint64_t bytes_ = 0;
   };
 
-  AnswerBudget(std::uint64_t capacity_bytes, HttpCounters& counters)
-      : capacity_(capacity_bytes), counters_(counters) {}
+  AnswerBudget(std::uint64_t capacity_bytes, metrics::Registry& metrics);
   AnswerBudget(const AnswerBudget&) = delete;
   AnswerBudget& operator=(const AnswerBudget&) = delete;
 
   [[nodiscard]] std::uint64_t capacity() const { return capacity_; }
+  [[nodiscard]] std::uint64_t held() const { return held_.load(); }
+  // The most charged at once since start.
+  [[nodiscard]] std::uint64_t peak() const { return peak_.load(); }
   // Makes `charge` hold `bytes`; false, leaving it as it was, when the growth does not fit.
   bool resize(Charge& charge, std::uint64_t bytes);
   // Waits, on the calling coroutine's executor, until `bytes` fit and returns them charged;
@@ -90,7 +93,8 @@ class AnswerBudget {
   void forget(const Waiter& waiter);
 
   const std::uint64_t capacity_;
-  HttpCounters& counters_;
+  std::atomic<std::uint64_t> held_{0};
+  std::atomic<std::uint64_t> peak_{0};
   std::mutex mutex_;
   std::vector<Waiter> waiters_;  // woken (their timer cancelled on its strand) when bytes are given back
 };
@@ -102,11 +106,11 @@ struct HttpServices {
   const storage::RecentSamples& recent;  // the writer's samples not yet in the `sample` table
   HttpCounters& counters;
   AnswerBudget& budget;
-  std::uint32_t max_connections;  // open at once; beyond it a new connection is closed at once
 };
 
-// Accepts on `acceptor` until it is closed; each connection is served on its own strand.
-void spawn_http_accept_loop(boost::asio::io_context& io, boost::asio::ip::tcp::acceptor& acceptor,
-                            HttpServices services);
+// Serves one accepted connection until it closes; `slot` (its place under the listener's caps)
+// is held until then.
+boost::asio::awaitable<void> serve_http_connection(boost::asio::ip::tcp::socket socket, HttpServices services,
+                                                   std::shared_ptr<const void> slot);
 
 }  // namespace sunkeep::server

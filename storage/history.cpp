@@ -292,4 +292,16 @@ std::vector<RejectionItem> HistoryReader::rejections() {
   return out;
 }
 
+std::vector<CounterGuardRow> HistoryReader::counter_guards() {
+  auto s = db_.prepare(
+      "SELECT d.vendor, d.serial, g.metric, g.exposed, g.below_since_ms FROM counter_guard g "
+      "JOIN device d ON d.id = g.device_id");
+  std::vector<CounterGuardRow> out;
+  while (s.step()) {
+    out.push_back({s.text(0), s.text(1), s.text(2), s.real(3),
+                   s.is_null(4) ? std::nullopt : std::optional<UtcMillis>(s.int64(4))});
+  }
+  return out;
+}
+
 }  // namespace sunkeep::storage

@@ -64,6 +64,15 @@ struct RejectionItem {
   UtcMillis last = 0;
 };
 
+// The counter guard's state of one device's lifetime counter (mqtt.md §3.3).
+struct CounterGuardRow {
+  std::string vendor;
+  std::string serial;
+  std::string metric;
+  double exposed = 0;
+  std::optional<UtcMillis> below_since;
+};
+
 // Half-open time range [from, to).
 struct TimeRange {
   UtcMillis from = 0;
@@ -87,6 +96,7 @@ class HistoryReader {
   std::vector<EventItem> events(std::int64_t device, TimeRange range, std::int64_t limit);
   std::vector<FrameItem> frames(std::int64_t device, TimeRange range, std::int64_t limit);
   std::vector<RejectionItem> rejections();
+  std::vector<CounterGuardRow> counter_guards();
 
  private:
   // Unpacked points of `series` in `range`: `sample` rows and the recent overlay, by time.

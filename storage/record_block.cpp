@@ -23,15 +23,6 @@ PackedRecord block_origin(std::int64_t start_s) {
 
 }  // namespace
 
-std::int64_t fields_hash(std::string_view fields_json) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (const char c : fields_json) {
-    h ^= static_cast<std::uint8_t>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return static_cast<std::int64_t>(h);
-}
-
 std::int64_t record_block_start(std::int64_t device_s) { return period_start(device_s, record_block_span_s); }
 
 std::vector<std::uint8_t> encode_record_block(std::span<const PackedRecord> records, std::int64_t start_s) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "common/fields_hash.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -31,10 +32,6 @@ struct PackedRecord {
 
   friend bool operator==(const PackedRecord&, const PackedRecord&) = default;
 };
-
-// The hash a record keeps of its fields JSON, in its row and in record blocks (64-bit FNV-1a,
-// stored as a signed integer).
-std::int64_t fields_hash(std::string_view fields_json);
 
 // The start (naive seconds) of the block holding device time `device_s`: floor to the hour.
 std::int64_t record_block_start(std::int64_t device_s);

@@ -196,8 +196,20 @@ CREATE TABLE record_block (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<const char*, 7> migrations{migration_1, migration_2, migration_3, migration_4,
-                                                migration_5, migration_6, migration_7};
+// The counter guard of mqtt.md §3.3: per device and lifetime counter, the last value exposed on
+// /metrics or MQTT, and since when every new value has been below it.
+constexpr const char* migration_8 = R"sql(
+CREATE TABLE counter_guard (
+  device_id      INTEGER NOT NULL REFERENCES device(id),
+  metric         TEXT NOT NULL,
+  exposed        REAL NOT NULL,
+  below_since_ms INTEGER,
+  PRIMARY KEY (device_id, metric)
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<const char*, 8> migrations{migration_1, migration_2, migration_3, migration_4,
+                                                migration_5, migration_6, migration_7, migration_8};
 
 }  // namespace
 

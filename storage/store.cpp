@@ -72,6 +72,9 @@ Store::Store(Connection& db, RecentSamples* recent)
           "INSERT INTO rejection (peer_host, reason, serial, count, first_ms, last_ms) VALUES (?1, ?2, ?3, 1, ?4, ?4) "
           "ON CONFLICT (peer_host, reason) DO UPDATE SET count = count + 1, last_ms = excluded.last_ms, "
           "serial = coalesce(excluded.serial, serial)")),
+      save_guard_(db.prepare(
+          "INSERT OR REPLACE INTO counter_guard (device_id, metric, exposed, below_since_ms) "
+          "SELECT id, ?3, ?4, ?5 FROM device WHERE vendor = ?1 AND serial = ?2")),
       rows_to_compact_(db.prepare(
           "SELECT series_id, t_ms, value FROM sample WHERE t_ms < ?1 ORDER BY series_id, t_ms LIMIT ?2")),
       block_data_(db.prepare("SELECT data FROM sample_block_data WHERE series_id = ?1 AND start_ms = ?2")),
@@ -136,13 +139,13 @@ FrameId Store::next_frame_id() {
   return ++*next_frame_id_;
 }
 
-std::int64_t Store::series_id(DeviceId device, KnownSeries& known, std::size_t position, const Sample& sample) {
+std::int64_t Store::series_id(DeviceId device, KnownSeries& known, std::size_t position, const Reading& sample) {
   std::uint32_t& at = known.by_position[position];
   if (at >= known.series.size() || *known.series[at].first != sample.name) at = series_index(device, known, sample);
   return known.series[at].second;
 }
 
-std::uint32_t Store::series_index(DeviceId device, KnownSeries& known, const Sample& sample) {
+std::uint32_t Store::series_index(DeviceId device, KnownSeries& known, const Reading& sample) {
   const std::string* name = &*series_names_.insert(sample.name).first;
   const auto found = std::find_if(known.series.begin(), known.series.end(), [&](const auto& s) { return s.first == name; });
   if (found != known.series.end()) return static_cast<std::uint32_t>(found - known.series.begin());
@@ -194,7 +197,7 @@ InsertOutcome Store::insert_record(const RecordRow& record) {
   return InsertOutcome::inserted;
 }
 
-void Store::insert_samples(DeviceId device, UtcMillis t, std::span<const Sample> samples) {
+void Store::insert_samples(DeviceId device, UtcMillis t, std::span<const Reading> samples) {
   if (samples.empty()) return;
   std::vector<SeriesValue> values;
   values.reserve(samples.size());
@@ -456,6 +459,17 @@ std::optional<LatestRecord> Store::latest_record(DeviceId device, std::span<cons
 void Store::note_rejection(const std::string& peer_host, const std::string& reason,
                            const std::optional<std::string>& serial, UtcMillis when) {
   rejection_.bind(1, peer_host).bind(2, reason).bind(3, serial).bind(4, std::int64_t{when}).run();
+}
+
+void Store::save_counter_guard(const std::string& vendor, const std::string& serial, const std::string& metric,
+                               double exposed, std::optional<UtcMillis> below_since) {
+  save_guard_.bind(1, vendor).bind(2, serial).bind(3, metric).bind(4, exposed);
+  if (below_since) {
+    save_guard_.bind(5, std::int64_t{*below_since});
+  } else {
+    save_guard_.bind_null(5);
+  }
+  save_guard_.run();
 }
 
 void Store::write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows) {

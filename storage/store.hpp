@@ -8,6 +8,7 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "common/observation.hpp"
 #include "storage/archive_packer.hpp"
 #include "storage/recent_samples.hpp"
 #include "storage/sample_block.hpp"
@@ -30,13 +31,7 @@ namespace sunkeep::storage {
 using DeviceId = std::int64_t;
 using FrameId = std::int64_t;
 
-enum class Direction : int { from_device = 0, to_device = 1 };
-
-namespace frame_flag {
-inline constexpr int bad_checksum = 1;
-inline constexpr int redacted = 2;
-inline constexpr int rc4 = 4;
-}  // namespace frame_flag
+using Direction = FrameDirection;
 
 struct ArchivedFrame {
   std::optional<DeviceId> device;
@@ -48,13 +43,6 @@ struct ArchivedFrame {
   int flags = 0;  // frame_flag bits
 };
 
-struct Sample {
-  std::string name;
-  std::string unit;
-  double value = 0;
-  bool canonical = false;
-};
-
 struct RecordRow {
   DeviceId device = 0;
   int kind = 0;
@@ -63,7 +51,7 @@ struct RecordRow {
   UtcMillis received = 0;
   FrameId frame = 0;
   std::int64_t fields_hash = 0;  // fields_hash() of the record's fields as JSON
-  std::vector<Sample> samples;
+  std::vector<Reading> samples;
 };
 
 enum class InsertOutcome { inserted, duplicate, conflict };
@@ -103,7 +91,7 @@ class Store {
 
   // Samples of a device without a record (values with no device time, e.g. polled answers):
   // stored at `t`; a repeat of the same series and time keeps the first.
-  void insert_samples(DeviceId device, UtcMillis t, std::span<const Sample> samples);
+  void insert_samples(DeviceId device, UtcMillis t, std::span<const Reading> samples);
 
   // Inserts a record and its samples once; a second record with the same key is a duplicate
   // (same fields) or a conflict (different fields), and the first is kept either way.
@@ -131,6 +119,10 @@ class Store {
 
   void note_rejection(const std::string& peer_host, const std::string& reason,
                       const std::optional<std::string>& serial, UtcMillis when);
+
+  // Saves the counter guard's state of a device's lifetime counter (mqtt.md §3.3).
+  void save_counter_guard(const std::string& vendor, const std::string& serial, const std::string& metric,
+                          double exposed, std::optional<UtcMillis> below_since);
 
   // One writer job inside the transaction: a savepoint, released when the job is done or rolled
   // back when it failed, with the job's pending samples and clock samples (other jobs' unsaved
@@ -183,8 +175,8 @@ class Store {
     std::vector<std::pair<const std::string*, std::int64_t>> series;
     std::vector<std::uint32_t> by_position;
   };
-  std::int64_t series_id(DeviceId device, KnownSeries& known, std::size_t position, const Sample& sample);
-  std::uint32_t series_index(DeviceId device, KnownSeries& known, const Sample& sample);
+  std::int64_t series_id(DeviceId device, KnownSeries& known, std::size_t position, const Reading& sample);
+  std::uint32_t series_index(DeviceId device, KnownSeries& known, const Reading& sample);
   // The id for the next archived frame: above every id ever given, packed or not.
   FrameId next_frame_id();
   // The fields hash of the record with this key if its hour is packed and holds it.
@@ -227,6 +219,7 @@ class Store {
   Statement load_clock_, save_clock_;
   Statement latest_record_;
   Statement rejection_;
+  Statement save_guard_;
   Statement rows_to_compact_, block_data_, put_block_, put_block_data_, delete_rows_;
   std::unordered_map<DeviceId, KnownSeries> series_cache_;
   std::unordered_set<std::string> series_names_;  // KnownSeries points into it

@@ -73,8 +73,33 @@ FileLookup look_up(const std::string& path) {
 constexpr auto presence_check_interval = std::chrono::seconds(1);
 }  // namespace
 
-Writer::Writer(const std::string& path, WriterTuning tuning)
+WriterCounters::WriterCounters(metrics::Registry& m)
+    : transactions(m.counter("sunkeep_storage_transactions_total", "Group commits that committed.")),
+      jobs(m.counter("sunkeep_storage_jobs_total", "Storage jobs run (a frame, a polled answer, a note).")),
+      failed_jobs(m.counter("sunkeep_storage_failed_jobs_total", "Storage jobs that failed (not acknowledged).")),
+      failed_commits(m.counter("sunkeep_storage_failed_transactions_total", "Group commits that failed.")),
+      rows_compacted(m.counter("sunkeep_storage_rows_compacted_total", "Sample rows packed into hour blocks.")),
+      frames_packed(m.counter("sunkeep_storage_frames_packed_total", "Archived frames packed into hour blocks.")),
+      samples_drained(m.counter("sunkeep_storage_samples_drained_total",
+                                "Committed samples moved from their batches into the sample table.")),
+      drain_steps_shared(m.counter("sunkeep_storage_drain_steps_shared_total",
+                                   "Drain steps written inside a group commit's transaction.")),
+      wal_restarts(m.counter("sunkeep_storage_wal_restarts_total",
+                             "Times the writer copied the rest of the log so that it restarts from its beginning.")),
+      checkpoint_passes(m.counter("sunkeep_storage_checkpoint_passes_total", "Passes of the checkpoint thread.")),
+      log_syncs(m.counter("sunkeep_storage_log_syncs_total", "Syncs of the log, each before the acks it covers.")),
+      failed_log_syncs(m.counter("sunkeep_storage_failed_log_syncs_total",
+                                 "Syncs of the log that failed (their jobs are not acknowledged).")),
+      failed_background_steps(m.counter("sunkeep_storage_failed_background_steps_total",
+                                        "Drain, compaction and packing steps that failed (backed off).")),
+      commit_seconds(m.histogram("sunkeep_storage_commit_seconds",
+                                 "Time from a storage job's arrival to its durable commit.",
+                                 {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})) {}
+
+Writer::Writer(const std::string& path, WriterTuning tuning, metrics::Registry* metrics)
     : tuning_(tuning),
+      metrics_(metrics::given_or_own(metrics, own_metrics_)),
+      counters_(metrics_),
       db_(open_database(path, tuning_)),
       store_(std::make_unique<Store>(*db_, &recent_)),
       drain_backoff_("moving samples into the sample table", tuning_.failure_pause, tuning_.max_failure_pause),
@@ -101,6 +126,10 @@ Writer::Writer(const std::string& path, WriterTuning tuning)
   if (next_drain_ == std::chrono::steady_clock::time_point{}) next_drain_ = now + tuning_.drain_interval;
   next_compaction_ = now + tuning_.compaction_interval;
   next_presence_check_ = now + presence_check_interval;
+  metrics_.gauge_reading("sunkeep_storage_queue_depth", "Storage jobs waiting for the writer.", {}, [this] {
+    const std::lock_guard lock(mutex_);
+    return static_cast<double>(queue_.size());
+  });
   sync_thread_ = std::thread([this] { run_syncs(); });
   thread_ = std::thread([this] { run(); });
 }
@@ -248,11 +277,11 @@ void Writer::run_syncs() {
     committed.swap(unsynced_);
     lock.unlock();
     const std::optional<StorageErrc> failed = sync_log();
-    lock.lock();
-    ++(failed ? stats_.failed_log_syncs : stats_.log_syncs);
-    lock.unlock();
+    ++(failed ? counters_.failed_log_syncs : counters_.log_syncs);
+    const auto synced = std::chrono::steady_clock::now();
     for (auto& pending : committed) {
       if (failed && !pending.result) pending.result = make_error_code(*failed);
+      counters_.commit_seconds.observe(std::chrono::duration<double>(synced - pending.queued).count());
       complete(std::move(pending));
     }
     committed.clear();
@@ -322,7 +351,7 @@ void Writer::run_checkpoints() {
     checkpoint_pass();
     checkpoint_passed_ = true;
     lock.lock();
-    ++stats_.checkpoint_passes;
+    ++counters_.checkpoint_passes;
   }
 }
 
@@ -360,7 +389,7 @@ void Writer::restart_wal() {
   // checkpoint thread is at it again, or a reader still uses old pages) try after its next pass.
   if (rc != SQLITE_OK || copied_pages != log_pages) return;
   std::lock_guard lock(mutex_);
-  ++stats_.wal_restarts;
+  ++counters_.wal_restarts;
 }
 
 void Writer::bound_wal() {
@@ -386,15 +415,27 @@ std::string Writer::storage_status() const {
 }
 
 WriterStats Writer::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
+  const WriterCounters& c = counters_;
+  return {.transactions = c.transactions.value(),
+          .jobs = c.jobs.value(),
+          .failed_jobs = c.failed_jobs.value(),
+          .failed_commits = c.failed_commits.value(),
+          .rows_compacted = c.rows_compacted.value(),
+          .frames_packed = c.frames_packed.value(),
+          .samples_drained = c.samples_drained.value(),
+          .drain_steps_shared = c.drain_steps_shared.value(),
+          .wal_restarts = c.wal_restarts.value(),
+          .checkpoint_passes = c.checkpoint_passes.value(),
+          .log_syncs = c.log_syncs.value(),
+          .failed_log_syncs = c.failed_log_syncs.value(),
+          .failed_background_steps = c.failed_background_steps.value()};
 }
 
 void Writer::enqueue(Job job, std::unique_ptr<CompletionBase> completion) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      queue_.push_back({std::move(job), std::move(completion), {}});
+      queue_.push_back({std::move(job), std::move(completion), {}, std::chrono::steady_clock::now()});
       wake_.notify_one();
       return;
     }
@@ -518,7 +559,7 @@ void Writer::drain_step_failed(const Failure& failure) {
   next_drain_step_ = drain_backoff_.retry_at();
   publish_background_problem();
   std::lock_guard lock(mutex_);
-  ++stats_.failed_background_steps;
+  ++counters_.failed_background_steps;
 }
 
 void Writer::finish_drain_step(const DrainStep& step) {
@@ -534,7 +575,7 @@ void Writer::finish_drain_step(const DrainStep& step) {
     std::size_t points = 0;
     for (const auto& s : step.slice) points += s.points.size();
     std::lock_guard lock(mutex_);
-    stats_.samples_drained += points;
+    counters_.samples_drained += points;
   } else if (step.batches_deleted >= 0 && step.batches_deleted < static_cast<std::int64_t>(tuning_.batch_delete_step)) {
     delete_through_batch_ = 0;  // that was the last step
   }
@@ -550,8 +591,8 @@ bool Writer::compact() {
   const bool packed = background_step(
       packing_backoff_, [&] { step = store_->pack_archive(cutoff); }, [&] { return step.did_work(); });
   std::lock_guard lock(mutex_);
-  if (compacted) stats_.rows_compacted += static_cast<std::uint64_t>(rows);
-  if (packed) stats_.frames_packed += static_cast<std::uint64_t>(step.frames_packed);
+  if (compacted) counters_.rows_compacted += static_cast<std::uint64_t>(rows);
+  if (packed) counters_.frames_packed += static_cast<std::uint64_t>(step.frames_packed);
   return (compacted && rows == compaction_rows) || (packed && step.did_work());
 }
 
@@ -562,7 +603,7 @@ bool Writer::background_step(FailureBackoff& backoff, Work&& work, DidWork&& did
   if (failure) {
     backoff.failed(now, failure->reason, describe(*failure));
     std::lock_guard lock(mutex_);
-    ++stats_.failed_background_steps;
+    ++counters_.failed_background_steps;
   } else if (did_work()) {
     backoff.succeeded(now);  // a step with nothing to write proves nothing
     note_storage(std::nullopt, true);
@@ -614,11 +655,11 @@ void Writer::commit_batch(std::deque<Pending>& batch) {
   }
   const bool committed = !commit_failure;
   std::lock_guard lock(mutex_);
-  stats_.jobs += batch.size();
-  stats_.failed_jobs += committed ? failed : batch.size();
-  stats_.transactions += committed ? 1 : 0;
-  stats_.failed_commits += committed ? 0 : 1;
-  stats_.drain_steps_shared += committed && drain_step.wrote() ? 1U : 0U;
+  counters_.jobs += batch.size();
+  counters_.failed_jobs += committed ? failed : batch.size();
+  counters_.transactions += committed ? 1 : 0;
+  counters_.failed_commits += committed ? 0 : 1;
+  counters_.drain_steps_shared += committed && drain_step.wrote() ? 1U : 0U;
 }
 
 }  // namespace sunkeep::storage

@@ -34,6 +34,7 @@
 // and packing back off while they fail (failure_backoff.hpp).
 #pragma once
 
+#include "common/metrics.hpp"
 #include "storage/errors.hpp"
 #include "storage/failure_backoff.hpp"
 #include "storage/recent_samples.hpp"
@@ -60,6 +61,7 @@
 
 namespace sunkeep::storage {
 
+// A snapshot of the writer's counters (WriterCounters), for tests and tools.
 struct WriterStats {
   std::uint64_t transactions = 0;
   std::uint64_t jobs = 0;
@@ -74,6 +76,27 @@ struct WriterStats {
   std::uint64_t log_syncs = 0;          // of the sync thread, each before the acks of the batches it covers
   std::uint64_t failed_log_syncs = 0;   // their batches' jobs fail (not acknowledged)
   std::uint64_t failed_background_steps = 0;  // drain, compaction and packing steps (backed off)
+};
+
+// The writer's series in the metrics registry (sunkeep_storage_*), written by its threads.
+struct WriterCounters {
+  explicit WriterCounters(metrics::Registry& metrics);
+
+  metrics::Counter& transactions;
+  metrics::Counter& jobs;
+  metrics::Counter& failed_jobs;
+  metrics::Counter& failed_commits;
+  metrics::Counter& rows_compacted;
+  metrics::Counter& frames_packed;
+  metrics::Counter& samples_drained;
+  metrics::Counter& drain_steps_shared;
+  metrics::Counter& wal_restarts;
+  metrics::Counter& checkpoint_passes;
+  metrics::Counter& log_syncs;
+  metrics::Counter& failed_log_syncs;
+  metrics::Counter& failed_background_steps;
+  // From a job's arrival to its completion after the sync: what a device waits for its ack.
+  metrics::Histogram& commit_seconds;
 };
 
 // How the writer batches work; the defaults are the server's (tests shorten the drain).
@@ -133,7 +156,8 @@ class Writer {
 
   // Opens (creating its folder and file if needed) and migrates the database, then starts the
   // thread. Throws StorageError when the database cannot be written (read-only file or folder).
-  explicit Writer(const std::string& path, WriterTuning tuning = {});
+  // Counts into `metrics` (or a registry of its own).
+  explicit Writer(const std::string& path, WriterTuning tuning = {}, metrics::Registry* metrics = nullptr);
   ~Writer();
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
@@ -192,6 +216,7 @@ class Writer {
     Job job;
     std::unique_ptr<CompletionBase> completion;
     boost::system::error_code result;
+    std::chrono::steady_clock::time_point queued{};
   };
   // The writer frees nothing that a session's thread allocated: glibc's free() of another
   // thread's memory takes that thread's arena lock, and under load the writer waited on it about
@@ -266,6 +291,9 @@ class Writer {
   bool compact();
 
   WriterTuning tuning_;
+  std::unique_ptr<metrics::Registry> own_metrics_;  // when none was given
+  metrics::Registry& metrics_;
+  WriterCounters counters_;
   RecentSamples recent_;
   std::unique_ptr<Connection> db_;
   std::unique_ptr<Store> store_;
@@ -285,7 +313,6 @@ class Writer {
   std::deque<Pending> unsynced_;       // jobs committed and not yet synced (their results set)
   bool writer_ended_ = false;
   int log_fd_ = -1;                    // the WAL file, opened for syncing at the first sync
-  WriterStats stats_;
   std::string failing_;  // why commits fail now, "" while they work
   // The database was deleted or replaced, or a sync of its log failed (what the log held may not
   // be on disk, and a later sync that succeeds does not bring it back): failing until restarted.

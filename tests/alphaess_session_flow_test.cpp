@@ -2,7 +2,7 @@
 // including Resume and CSV backfill after a gap (§5.5), and the cases where no Resume is sent.
 #include "common/time_zone.hpp"
 #include "protocol/alphaess/device_time.hpp"
-#include "server/alphaess_ingest.hpp"
+#include "protocol/alphaess/observation.hpp"
 #include "server/clock.hpp"
 #include "storage/schema.hpp"
 #include "storage/store.hpp"
@@ -37,7 +37,7 @@ void seed_history(const TempDir& dir, const TimeZone& zone, UtcMillis last_utc) 
   storage::configure_durable(db);
   storage::migrate(db);
   storage::Store store(db);
-  const auto device = store.upsert_device(server::alphaess_vendor, serial, last_utc, "127.0.0.1:1");
+  const auto device = store.upsert_device(alphaess::vendor_name, serial, last_utc, "127.0.0.1:1");
   store.insert_record({.device = device, .kind = 1, .device_time = device_time_at(zone, last_utc), .utc = last_utc,
                        .received = last_utc, .frame = 0, .fields_hash = 0, .samples = {}});
   store.add_clock_sample(device, 0);
@@ -152,7 +152,7 @@ TEST_CASE("session: the seed session with Resume and CSV backfill after a 21-min
   const auto offset = count(*db, "SELECT clock_offset_ms FROM device");
   CHECK(offset <= start + 20'000 - last_sent);
   CHECK(offset >= start + 20'000 - last_acked);
-  CHECK(server.counters().resumes_sent == 1);
+  CHECK(server.counters().resumes_sent.value() == 1);
 }
 
 TEST_CASE("session: a reconnect without login gets Resume right after its first push") {
@@ -197,6 +197,6 @@ TEST_CASE("session: no Resume without history / inside the minimum gap / past th
     check_ack(device.exchange(2, std::string(R"({"UserName":")") + serial + R"(","Password":"pw"})"), 2);
     check_ack(device.exchange(9, test::json_fixture("alphaess/tidalvirus_1-1-9_eventlog.json")), 9);
     CHECK(device.nothing_received());
-    CHECK(server.counters().resumes_sent == 0);
+    CHECK(server.counters().resumes_sent.value() == 0);
   }
 }

@@ -23,7 +23,7 @@ void check_server_still_serves(TestServer& server) {
 }
 
 std::uint64_t rejected(TestServer& server, alphaess::RejectReason reason) {
-  return server.counters().rejections[static_cast<std::size_t>(reason)];
+  return server.counters().rejections[static_cast<std::size_t>(reason)]->value();
 }
 
 }  // namespace
@@ -88,7 +88,7 @@ TEST_CASE("hostile: an undecodable payload with a valid CRC is archived / acked 
     CHECK(reply->command() == command);
     CHECK(reply->payload() == success_json);
   }
-  CHECK(server.counters().decode_errors == 5);
+  CHECK(server.counters().decode_errors.value() == 5);
   auto db = server.read_db();
   CHECK(count(*db, "SELECT count(*) FROM frame WHERE direction = 0") == 5);
   CHECK(count(*db, "SELECT count(*) FROM record") == 0);

@@ -44,7 +44,7 @@ void seed_large_series(const TempDir& dir) {
   storage::Store store(db);
   db.exec("BEGIN IMMEDIATE");
   const auto device = store.upsert_device("alphaess", "ALBIG", series_start, "127.0.0.1:1");
-  std::vector<storage::Sample> samples;
+  std::vector<Reading> samples;
   for (int m = 0; m < metrics; ++m) samples.push_back({"m" + std::to_string(m), "W", 0, false});
   for (int i = 0; i < points; ++i) {
     for (int m = 0; m < metrics; ++m) samples[static_cast<std::size_t>(m)].value = -1000.5 + i + m;
@@ -119,6 +119,8 @@ TEST_CASE("http: clients that never read large answers hold at most max_buffered
   const std::uint64_t budget = 2ULL << 20;
   const std::uint16_t port = server.http_port();
   server::HttpCounters& counters = server.http_counters();
+  const server::AnswerBudget& held = server.http_budget();
+  const server::ConnectionLimiter& connections = server.server().http_limiter();
 
   // One answer is large (so it is charged) and two of them fit the budget, three do not.
   const HttpReply whole = http_get(port, large_target());
@@ -133,21 +135,21 @@ TEST_CASE("http: clients that never read large answers hold at most max_buffered
     clients.back()->send("GET " + large_target() + " HTTP/1.1\r\nHost: x\r\n\r\n");
   }
   // Every request rendered once, and answers sit unread in the budget.
-  CHECK(eventually([&] { return counters.storage_queries >= 1 + stuck_clients && counters.answer_bytes_held > 0; },
+  CHECK(eventually([&] { return counters.storage_queries.value() >= 1 + stuck_clients && held.held() > 0; },
                    30s));
-  CHECK(counters.answer_bytes_held <= budget);
+  CHECK(held.held() <= budget);
 
   const HttpReply health = http_get(port, "/api/v1/health");
   CHECK(health.status == 200);
   CHECK(nlohmann::json::parse(health.body)["storage"] == "ok");
-  CHECK(counters.answer_bytes_held <= budget);
-  CHECK(counters.answer_bytes_held_peak <= budget);
-  CHECK(counters.answer_bytes_held_peak >= whole.body.size());
+  CHECK(held.held() <= budget);
+  CHECK(held.peak() <= budget);
+  CHECK(held.peak() >= whole.body.size());
 
   // Clients that go away give their bytes back, and those that waited for room find it.
   for (auto& client : clients) client->close();
-  CHECK(eventually([&] { return counters.answer_bytes_held == 0 && counters.connections_open == 0; }, 60s));
-  CHECK(counters.answer_bytes_held_peak <= budget);
+  CHECK(eventually([&] { return held.held() == 0 && connections.open() == 0; }, 60s));
+  CHECK(held.peak() <= budget);
 }
 
 TEST_CASE("http: an answer larger than max_buffered_mb is 503 busy") {
@@ -159,27 +161,27 @@ TEST_CASE("http: an answer larger than max_buffered_mb is 503 busy") {
   const auto body = nlohmann::json::parse(r.body);
   CHECK(body["error"] == "busy");
   CHECK(body["detail"].get<std::string>().find("max_buffered_mb") != std::string::npos);
-  CHECK(server.http_counters().answers_busy == 1);
-  CHECK(server.http_counters().answer_bytes_held == 0);
+  CHECK(server.http_counters().answers_busy.value() == 1);
+  CHECK(server.http_budget().held() == 0);
   CHECK(http_get(server.http_port(), "/api/v1/health").status == 200);
 }
 
 TEST_CASE("http: beyond max_connections a new connection is closed at once") {
   TestServer server([](config::Config& c) { c.http.max_connections = 3; });
   const std::uint16_t port = server.http_port();
-  server::HttpCounters& counters = server.http_counters();
+  const server::ConnectionLimiter& counters = server.server().http_limiter();
   std::vector<std::unique_ptr<RawClient>> open;
   for (int i = 0; i < 3; ++i) open.push_back(std::make_unique<RawClient>(port));
-  REQUIRE(eventually([&] { return counters.connections_open == 3; }, 5s));
+  REQUIRE(eventually([&] { return counters.open() == 3; }, 5s));
 
   RawClient extra(port);
   CHECK(extra.closed_by_server(3s));
-  CHECK(counters.connections_refused == 1);
-  CHECK(counters.connections_open == 3);
+  CHECK(counters.refused() == 1);
+  CHECK(counters.open() == 3);
 
   // A slot freed is a slot to use.
   open.back()->close();
-  REQUIRE(eventually([&] { return counters.connections_open == 2; }, 5s));
+  REQUIRE(eventually([&] { return counters.open() == 2; }, 5s));
   CHECK(http_get(port, "/api/v1/health").status == 200);
-  CHECK(counters.connections_refused == 1);
+  CHECK(counters.refused() == 1);
 }

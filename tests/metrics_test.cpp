@@ -12,11 +12,11 @@ using namespace sunkeep::alphaess;
 
 namespace {
 
-std::map<std::string, NumericSample> samples_by_name(const std::string& json) {
+std::map<std::string, Reading> samples_by_name(const std::string& json) {
   std::string error;
   const auto fields = parse_json_object(json, error);
   REQUIRE(fields);
-  std::map<std::string, NumericSample> out;
+  std::map<std::string, Reading> out;
   for (auto& s : numeric_samples(*fields)) out[s.name] = s;
   return out;
 }

@@ -211,7 +211,7 @@ TEST_CASE("log: junk from an inverter asked for its Wi-Fi password is counted, n
   const std::vector<std::uint8_t> password_bytes(password.begin(), password.end());
   LogCapture log;
   {
-    server::SermatecTiming timing;
+    drivers::SermatecTiming timing;
     timing.answer_timeout = 1000ms;
     TestServer server([](config::Config& c) {
       c.sermatec.enabled = true;
@@ -225,10 +225,10 @@ TEST_CASE("log: junk from an inverter asked for its Wi-Fi password is counted, n
     broken.erase(broken.begin());  // without its first byte the answer is junk, not a frame
     behaviour.answers[0xB1] = {broken};
     auto inverter = FakeInverter::connect_to(server.sermatec_port(), behaviour);
-    for (int i = 0; i < 200 && server.sermatec_counters().junk_bytes < broken.size(); ++i) {
+    for (int i = 0; i < 200 && server.sermatec_counters().junk_bytes.value() < broken.size(); ++i) {
       std::this_thread::sleep_for(50ms);
     }
-    CHECK(server.sermatec_counters().junk_bytes >= broken.size());
+    CHECK(server.sermatec_counters().junk_bytes.value() >= broken.size());
   }
   const std::string text = log.text();
   CHECK(text.find("bytes that are not a frame skipped") != std::string::npos);

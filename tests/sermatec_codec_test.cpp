@@ -303,8 +303,8 @@ TEST_CASE("sermatec canonical: the 0x0A and 0x0B samples give the spec's canonic
   const Decoded bat = decode_payload(*defs.layout(0x0A), parse(dump("resp_0a.bin"), 99).frames[0].payload());
   const Decoded cab = decode_payload(*defs.layout(0x0B), parse(dump("resp_0b.bin"), 99).frames[0].payload());
   std::map<std::string, double> values;
-  for (const auto& n : canonical_metrics(0x0A, bat, std::nullopt)) values[n.key] = n.value;
-  for (const auto& n : canonical_metrics(0x0B, cab, bat.number("bat_status"))) values[n.key] = n.value;
+  for (const auto& n : canonical_metrics(0x0A, bat, std::nullopt)) values[n.name] = n.value;
+  for (const auto& n : canonical_metrics(0x0B, cab, bat.number("bat_status"))) values[n.name] = n.value;
   CHECK(values.at("grid_power") == 50);
   CHECK(values.at("pv_power") == 170);
   CHECK(values.at("battery_power") == 872);  // discharging (status 0x22)
@@ -313,7 +313,7 @@ TEST_CASE("sermatec canonical: the 0x0A and 0x0B samples give the spec's canonic
   CHECK(values.at("grid_frequency") == doctest::Approx(49.98));
   CHECK(values.at("inverter_temperature") == doctest::Approx(43.7));
   // Without a 0x0A answer in the cycle, battery power is not emitted.
-  for (const auto& n : canonical_metrics(0x0B, cab, std::nullopt)) CHECK(n.key != "battery_power");
+  for (const auto& n : canonical_metrics(0x0B, cab, std::nullopt)) CHECK(n.name != "battery_power");
 }
 
 TEST_CASE("sermatec B1: the Wi-Fi password bytes are zeroed") {

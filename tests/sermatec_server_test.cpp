@@ -26,8 +26,8 @@ const std::string serial = "ST" + std::string(24, '1');
 const std::string device_path = "/api/v1/devices/sermatec:" + serial;
 
 // Fast timings so cycles, timeouts and reconnects happen within a test.
-server::SermatecTiming fast() {
-  server::SermatecTiming t;
+drivers::SermatecTiming fast() {
+  drivers::SermatecTiming t;
   t.answer_timeout = 1000ms;
   t.connect_timeout = 1000ms;
   t.backoff_first = 50ms;
@@ -101,8 +101,8 @@ TEST_CASE("sermatec: an inverter on the cloud port is identified, polled and rea
   expected.insert(expected.end(), cycle_at_411.begin(), cycle_at_411.end());
   CHECK(codes == expected);
   check_only_read_only_queries(*inverter);
-  CHECK(server.sermatec_counters().junk_bytes > 0);
-  CHECK(server.sermatec_counters().answer_timeouts == 0);
+  CHECK(server.sermatec_counters().junk_bytes.value() > 0);
+  CHECK(server.sermatec_counters().answer_timeouts.value() == 0);
 
   // Every frame both ways is archived: 9 queries out; the 0x98 and 12 answer frames in (99 → 4, 95 → 2).
   server.stop();
@@ -121,8 +121,8 @@ TEST_CASE("sermatec: cycles repeat start to start and a late answer does not com
   // The second cycle repeats the list exactly; no query is retried within a cycle.
   CHECK(std::vector<std::uint8_t>(codes.begin() + 1, codes.begin() + 9) == cycle_at_411);
   CHECK(std::vector<std::uint8_t>(codes.begin() + 9, codes.begin() + 17) == cycle_at_411);
-  CHECK(server.sermatec_counters().answer_timeouts >= 1);
-  CHECK(server.sermatec_counters().unexpected_frames >= 1);  // the late 0x0B
+  CHECK(server.sermatec_counters().answer_timeouts.value() >= 1);
+  CHECK(server.sermatec_counters().unexpected_frames.value() >= 1);  // the late 0x0B
   check_only_read_only_queries(*inverter);
 }
 
@@ -161,8 +161,8 @@ TEST_CASE("sermatec: a 0x98 answer with a bad checksum never identifies, and not
   auto inverter = FakeInverter::connect_to(server.sermatec_port(), behaviour);
   REQUIRE(inverter->wait_for_queries(4, 10s));  // plain, RC4, then again after a poll interval
   for (auto code : inverter->query_codes()) CHECK(code == 0x98);
-  CHECK(server.sermatec_counters().bad_checksum >= 1);
-  CHECK(server.sermatec_counters().identified == 0);
+  CHECK(server.sermatec_counters().bad_checksum.value() >= 1);
+  CHECK(server.sermatec_counters().identified.value() == 0);
   auto db = server.read_db();
   CHECK(count(*db, "SELECT count(*) FROM device") == 0);
 }
@@ -194,7 +194,7 @@ TEST_CASE("sermatec: PCU versions select the poll list and the layouts") {
 }
 
 TEST_CASE("sermatec: 0x98 is asked again at the start of the first cycle after the identity refresh") {
-  server::SermatecTiming timing = fast();
+  drivers::SermatecTiming timing = fast();
   timing.identity_refresh = 1500ms;
   TestServer server([](config::Config& c) { enable_sermatec(c, 1000ms); }, timing);
   auto inverter = FakeInverter::connect_to(server.sermatec_port(), typical_inverter());
@@ -209,18 +209,18 @@ TEST_CASE("sermatec: 0x98 is asked again at the start of the first cycle after t
     if (i + 1 < codes.size()) CHECK(codes[i + 1] == 0x0C);  // the snapshot may end right after it
   }
   CHECK(refreshes >= 1);
-  CHECK(server.sermatec_counters().identified == 1);  // the same serial keeps its binding
+  CHECK(server.sermatec_counters().identified.value() == 1);  // the same serial keeps its binding
 }
 
 TEST_CASE("sermatec: a new serial in the hourly 0x98 starts identification afresh") {
-  server::SermatecTiming timing = fast();
+  drivers::SermatecTiming timing = fast();
   timing.identity_refresh = 1000ms;
   TestServer server([](config::Config& c) { enable_sermatec(c, 1000ms); }, timing);
   InverterBehaviour behaviour = typical_inverter();
   behaviour.later_answers[0x98] = {1, {identity_answer(603, 1, "SMNEWSERIAL")}};  // swapped module
   auto inverter = FakeInverter::connect_to(server.sermatec_port(), behaviour);
   latest_with(server.http_port(), "/api/v1/devices/sermatec:SMNEWSERIAL", "battery_soc");
-  CHECK(server.sermatec_counters().identified == 2);
+  CHECK(server.sermatec_counters().identified.value() == 2);
   const json devices = json::parse(http_get(server.http_port(), "/api/v1/devices").body);
   CHECK(devices.size() == 2);
   const json fresh = json::parse(http_get(server.http_port(), "/api/v1/devices/sermatec:SMNEWSERIAL").body);

@@ -21,7 +21,7 @@ struct Db {
   }
 };
 
-RecordRow record(DeviceId device, const std::string& fields, std::vector<Sample> samples = {}) {
+RecordRow record(DeviceId device, const std::string& fields, std::vector<Reading> samples = {}) {
   return {.device = device, .kind = 1, .device_time = "2024/03/03 22:05:21", .utc = 1709503521000,
           .received = 1709503522000, .frame = 1, .fields_hash = fields_hash(fields), .samples = std::move(samples)};
 }
@@ -33,7 +33,7 @@ TEST_CASE("store: a record is stored once - a repeat is a duplicate / a differin
   Store store(d.db);
   const DeviceId dev = store.upsert_device("alphaess", "AL1", 1000, "127.0.0.1:1");
   CHECK(store.upsert_device("alphaess", "AL1", 2000, "127.0.0.1:2") == dev);
-  const std::vector<Sample> samples{{"Pbat", "W", 539.44, false}, {"battery_power", "W", 539.44, true}};
+  const std::vector<Reading> samples{{"Pbat", "W", 539.44, false}, {"battery_power", "W", 539.44, true}};
   CHECK(store.insert_record(record(dev, R"({"Pbat":"539.44"})", samples)) == InsertOutcome::inserted);
   CHECK(store.insert_record(record(dev, R"({"Pbat":"539.44"})", samples)) == InsertOutcome::duplicate);
   CHECK(store.insert_record(record(dev, R"({"Pbat":"1.0"})", samples)) == InsertOutcome::conflict);
@@ -54,7 +54,7 @@ TEST_CASE("store: each sample goes to the series it names, whatever its position
   Store store(d.db);
   const DeviceId dev = store.upsert_device("alphaess", "AL1", 1000, "127.0.0.1:1");
   const DeviceId other = store.upsert_device("alphaess", "AL2", 1000, "127.0.0.1:2");
-  auto at = [](DeviceId device, int second, std::vector<Sample> samples) {
+  auto at = [](DeviceId device, int second, std::vector<Reading> samples) {
     RecordRow row = record(device, "{}", std::move(samples));
     row.device_time = "2024/03/03 22:05:" + std::to_string(10 + second);
     row.utc += second * 1000;

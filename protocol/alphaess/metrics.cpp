@@ -62,7 +62,7 @@ const PackedKey* packed_key(std::string_view key) {
   return nullptr;
 }
 
-void add_packed_parts(const PackedKey& packed, double raw, std::vector<NumericSample>& out) {
+void add_packed_parts(const PackedKey& packed, double raw, std::vector<Reading>& out) {
   if (raw < 0 || raw > 4294967295.0) return;
   const auto bits = static_cast<std::uint32_t>(raw);
   const auto low = static_cast<std::uint16_t>(bits & 0xFFFF);
@@ -85,7 +85,7 @@ std::optional<double> sum_of(const Fields& fields, std::initializer_list<std::st
   return total;
 }
 
-void add_canonical(const Fields& fields, std::vector<NumericSample>& out) {
+void add_canonical(const Fields& fields, std::vector<Reading>& out) {
   auto put = [&out](std::string_view name, std::string_view unit, std::optional<double> v) {
     if (v) out.push_back({std::string(name), std::string(unit), *v, true});
   };
@@ -114,8 +114,8 @@ std::string_view vendor_unit(std::string_view key) {
   return it == units().end() ? std::string_view{} : it->second;
 }
 
-std::vector<NumericSample> numeric_samples(const Fields& fields) {
-  std::vector<NumericSample> out;
+std::vector<Reading> numeric_samples(const Fields& fields) {
+  std::vector<Reading> out;
   out.reserve(fields.size() + 24);
   for (const auto& field : fields) {
     if (is_identity_key(field.key)) continue;

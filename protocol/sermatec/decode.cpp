@@ -109,7 +109,7 @@ std::optional<double> signed_by_status(std::optional<double> magnitude, std::opt
 }  // namespace
 
 std::optional<double> Decoded::number(std::string_view key) const {
-  const auto it = std::find_if(numbers.begin(), numbers.end(), [key](const Number& n) { return n.key == key; });
+  const auto it = std::find_if(numbers.begin(), numbers.end(), [key](const Reading& n) { return n.name == key; });
   return it == numbers.end() ? std::nullopt : std::optional(it->value);
 }
 
@@ -150,8 +150,8 @@ std::string model_name(int model_code) {
   }
 }
 
-std::vector<Number> canonical_metrics(std::uint8_t code, const Decoded& v, std::optional<double> battery_status) {
-  std::vector<Number> out;
+std::vector<Reading> canonical_metrics(std::uint8_t code, const Decoded& v, std::optional<double> battery_status) {
+  std::vector<Reading> out;
   auto put = [&out](const char* name, const char* unit, std::optional<double> value) {
     if (value) out.push_back({name, unit, *value, true});
   };

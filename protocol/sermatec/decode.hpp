@@ -2,6 +2,7 @@
 // 0x98 answer, the canonical metrics (§6.8) and the B1 password redaction (§6.5).
 #pragma once
 
+#include "common/observation.hpp"
 #include "protocol/sermatec/definitions.hpp"
 #include "protocol/sermatec/frame.hpp"
 
@@ -13,20 +14,13 @@
 
 namespace sunkeep::sermatec {
 
-struct Number {
-  std::string key;
-  std::string unit;
-  double value = 0;
-  bool canonical = false;
-};
-
 struct Text {
   std::string key;
   std::string value;
 };
 
 struct Decoded {
-  std::vector<Number> numbers;
+  std::vector<Reading> numbers;
   std::vector<Text> texts;
   std::vector<std::string> notes;  // a shorter payload than the layout, unknown flag values
 
@@ -52,7 +46,7 @@ std::string model_name(int model_code);
 
 // Canonical metrics from one answer frame's values. `battery_status` is bat_status of the 0x0A
 // answer in the same poll cycle, if there was one (it signs battery power and current).
-std::vector<Number> canonical_metrics(std::uint8_t code, const Decoded& values, std::optional<double> battery_status);
+std::vector<Reading> canonical_metrics(std::uint8_t code, const Decoded& values, std::optional<double> battery_status);
 
 // A B1 answer with its Wi-Fi password bytes (payload 31–60) zeroed; other frames unchanged.
 // The result's checksum no longer holds, as expected of a redacted frame.

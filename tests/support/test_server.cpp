@@ -1,6 +1,7 @@
 // The in-process test server.
 #include "tests/support/test_server.hpp"
 
+#include "drivers/registry.hpp"
 #include "storage/sample_batch.hpp"
 
 #include <doctest/doctest.h>
@@ -21,21 +22,21 @@ config::Config test_config(const TempDir& dir) {
   return c;
 }
 
-TestServer::TestServer(std::function<void(config::Config&)> adjust, server::SermatecTiming timing)
+TestServer::TestServer(std::function<void(config::Config&)> adjust, drivers::SermatecTiming timing)
     : own_dir_(std::make_unique<TempDir>()) {
   launch(*own_dir_, adjust, timing);
 }
 
-TestServer::TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust, server::SermatecTiming timing) {
+TestServer::TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust, drivers::SermatecTiming timing) {
   launch(dir, adjust, timing);
 }
 
 void TestServer::launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust,
-                        server::SermatecTiming timing) {
+                        drivers::SermatecTiming timing) {
   config::Config c = test_config(dir);
   if (adjust) adjust(c);
   db_path_ = c.storage.path;
-  server_ = std::make_unique<server::Server>(c, timing);
+  server_ = std::make_unique<server::Server>(c, drivers::all_drivers(timing));
   server_->start(2);
 }
 

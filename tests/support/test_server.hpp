@@ -2,6 +2,8 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "drivers/alphaess/driver.hpp"
+#include "drivers/sermatec/driver.hpp"
 #include "server/server.hpp"
 #include "storage/sample_block.hpp"
 #include "storage/sqlite.hpp"
@@ -19,24 +21,32 @@ config::Config test_config(const TempDir& dir);
 
 class TestServer {
  public:
-  explicit TestServer(std::function<void(config::Config&)> adjust = {}, server::SermatecTiming timing = {});
-  TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust, server::SermatecTiming timing = {});
+  explicit TestServer(std::function<void(config::Config&)> adjust = {}, drivers::SermatecTiming timing = {});
+  TestServer(const TempDir& dir, std::function<void(config::Config&)> adjust, drivers::SermatecTiming timing = {});
   ~TestServer();
 
-  [[nodiscard]] std::uint16_t port() const { return server_->alphaess_port(); }
+  [[nodiscard]] std::uint16_t port() const { return alphaess().port(); }
   [[nodiscard]] std::uint16_t http_port() const { return server_->http_port(); }
-  [[nodiscard]] server::AlphaEssCounters& counters() { return server_->alphaess_counters(); }
+  [[nodiscard]] drivers::AlphaEssCounters& counters() { return alphaess().counters(); }
   [[nodiscard]] server::HttpCounters& http_counters() { return server_->http_counters(); }
-  [[nodiscard]] server::SermatecCounters& sermatec_counters() { return server_->sermatec_counters(); }
-  [[nodiscard]] const server::ConnectionLimiter& alphaess_limiter() const { return server_->alphaess_limiter(); }
-  [[nodiscard]] std::uint16_t sermatec_port() const { return server_->sermatec_port(); }
+  [[nodiscard]] const server::AnswerBudget& http_budget() const { return server_->http_budget(); }
+  [[nodiscard]] drivers::SermatecCounters& sermatec_counters() { return sermatec().counters(); }
+  [[nodiscard]] const server::ConnectionLimiter& alphaess_limiter() const { return *alphaess().limiter(); }
+  [[nodiscard]] std::uint16_t sermatec_port() const { return sermatec().port(); }
+  [[nodiscard]] server::Server& server() { return *server_; }
   [[nodiscard]] const std::string& db_path() const { return db_path_; }
   // A read-only connection to the server's database (WAL lets it read while the server writes).
   [[nodiscard]] std::unique_ptr<storage::Connection> read_db() const;
   void stop() { server_->stop(); }
 
  private:
-  void launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust, server::SermatecTiming timing);
+  [[nodiscard]] drivers::AlphaEssDriver& alphaess() const {
+    return dynamic_cast<drivers::AlphaEssDriver&>(*server_->driver("alphaess"));
+  }
+  [[nodiscard]] drivers::SermatecDriver& sermatec() const {
+    return dynamic_cast<drivers::SermatecDriver&>(*server_->driver("sermatec"));
+  }
+  void launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust, drivers::SermatecTiming timing);
 
   std::unique_ptr<TempDir> own_dir_;
   std::string db_path_;

@@ -1,12 +1,11 @@
 // Local-mode connections to Sermatec inverters.
-#include "server/sermatec_connector.hpp"
+#include "drivers/sermatec/connector.hpp"
 
 #include "server/connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,12 +15,13 @@
 
 #include <random>
 
-namespace sunkeep::server {
+namespace sunkeep::drivers {
 
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 using asio::ip::tcp;
+using server::tuple_awaitable;
 
 namespace {
 
@@ -46,28 +46,36 @@ awaitable<std::optional<tcp::socket>> connect_to(asio::io_context& io, const con
   co_return std::optional<tcp::socket>(std::move(socket));
 }
 
-}  // namespace
-
-void spawn_sermatec_connector(asio::io_context& io, const config::SermatecInverter& inverter, SermatecShared& shared) {
-  auto loop = [&io, inverter, &shared]() -> awaitable<void> {
-    std::mt19937 random(std::random_device{}());
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    asio::steady_timer wait(co_await asio::this_coro::executor);
-    auto backoff = shared.timing.backoff_first;
-    while (true) {
-      auto socket = co_await connect_to(io, inverter, shared.timing.connect_timeout);
-      if (socket) {
-        auto session = std::make_shared<SermatecSession>(std::move(*socket), shared, SermatecOrigin::local);
-        const bool identified = co_await session->run();
-        if (identified) backoff = shared.timing.backoff_first;
-      }
-      wait.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(backoff.count()) * jitter(random))));
-      auto waited = co_await wait.async_wait(tuple_awaitable);
-      if (std::get<0>(waited)) break;  // cancelled: shutting down
-      backoff = std::min(backoff * 2, shared.timing.backoff_max);
+// Connects, runs a session until it ends, waits (backing off while the inverter does not identify
+// itself), again, until cancelled.
+awaitable<void> poll_inverter(asio::io_context& io, config::SermatecInverter inverter, SermatecShared& shared) {
+  std::mt19937 random(std::random_device{}());
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  asio::steady_timer wait(co_await asio::this_coro::executor);
+  auto backoff = shared.timing.backoff_first;
+  while (true) {
+    auto socket = co_await connect_to(io, inverter, shared.timing.connect_timeout);
+    if (socket) {
+      auto session = std::make_shared<SermatecSession>(std::move(*socket), shared, SermatecOrigin::local);
+      ++shared.counters.local_connections_open;
+      const bool identified = co_await session->run();
+      --shared.counters.local_connections_open;
+      if (identified) backoff = shared.timing.backoff_first;
     }
-  };
-  asio::co_spawn(asio::make_strand(io), std::move(loop), asio::detached);
+    if (co_await server::TaskGroup::cancelled()) break;
+    wait.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(backoff.count()) * jitter(random))));
+    auto waited = co_await wait.async_wait(tuple_awaitable);
+    if (std::get<0>(waited)) break;  // cancelled: shutting down
+    backoff = std::min(backoff * 2, shared.timing.backoff_max);
+  }
 }
 
-}  // namespace sunkeep::server
+}  // namespace
+
+void spawn_sermatec_connector(asio::io_context& io, server::TaskGroup& tasks, const config::SermatecInverter& inverter,
+                              SermatecShared& shared) {
+  tasks.spawn(asio::make_strand(io), poll_inverter(io, inverter, shared),
+              "sermatec local " + inverter.host + ":" + std::to_string(inverter.port));
+}
+
+}  // namespace sunkeep::drivers

@@ -1,7 +1,8 @@
 // One connection to a Sermatec inverter.
-#include "server/sermatec_session.hpp"
+#include "drivers/sermatec/session.hpp"
 
 #include "common/hex.hpp"
+#include "drivers/metric_names.hpp"
 #include "server/clock.hpp"
 #include "server/connection.hpp"
 
@@ -15,11 +16,17 @@
 
 #include <algorithm>
 
-namespace sunkeep::server {
+namespace sunkeep::drivers {
 
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
+using server::close_socket;
+using server::now_ms;
+using server::peer_text;
+using server::tuple_awaitable;
+using server::write_within;
+using server::WriteResult;
 
 namespace {
 
@@ -36,19 +43,24 @@ std::string codes_text(const std::set<std::uint8_t>& codes) {
   return out;
 }
 
-int flags_of(const sermatec::Frame& frame, bool redacted) {
-  return (frame.checksum_ok ? 0 : storage::frame_flag::bad_checksum) | (redacted ? storage::frame_flag::redacted : 0) |
-         (frame.from_rc4 ? storage::frame_flag::rc4 : 0);
-}
-
-std::vector<storage::Sample> samples_of(const sermatec::Decoded& decoded, const std::vector<sermatec::Number>& canonical) {
-  std::vector<storage::Sample> samples;
-  for (const auto& n : decoded.numbers) samples.push_back({n.key, n.unit, n.value, false});
-  for (const auto& n : canonical) samples.push_back({n.key, n.unit, n.value, true});
-  return samples;
-}
+const metrics::Labels listener{{"listener", sermatec::vendor_name}};
 
 }  // namespace
+
+SermatecCounters::SermatecCounters(metrics::Registry& m)
+    : local_connections_open(m.gauge("sunkeep_poll_connections_open",
+                                     "Connections sunkeep opened to devices on the LAN (local mode) open now.",
+                                     listener)),
+      identified(m.counter("sunkeep_devices_identified_total", "Polled devices that identified themselves.", listener)),
+      queries_answered(m.counter(metric::polls, metric::polls_help, {{"listener", "sermatec"}, {"result", "answered"}})),
+      answer_timeouts(m.counter(metric::polls, metric::polls_help, {{"listener", "sermatec"}, {"result", "timeout"}})),
+      frames_received(m.counter(metric::frames_received, metric::frames_received_help, listener)),
+      bad_checksum(m.counter("sunkeep_frames_bad_checksum_total", "Frames received with a wrong checksum (archived).",
+                             listener)),
+      junk_bytes(m.counter("sunkeep_junk_bytes_total", "Received bytes that were not part of any frame.", listener)),
+      unexpected_frames(m.counter("sunkeep_frames_unexpected_total",
+                                  "Frames that answered no outstanding query (archived).", listener)),
+      commit_failures(m.counter(metric::commit_failures, metric::commit_failures_help)) {}
 
 SermatecSession::SermatecSession(asio::ip::tcp::socket socket, SermatecShared& shared, SermatecOrigin origin)
     : socket_(std::move(socket)),
@@ -62,8 +74,12 @@ SermatecSession::SermatecSession(asio::ip::tcp::socket socket, SermatecShared& s
   socket_.set_option(asio::socket_base::keep_alive(true), ignored);
 }
 
-void SermatecSession::start(const std::shared_ptr<SermatecSession>& session, std::shared_ptr<const void> slot) {
-  spawn_session(session, "sermatec", std::move(slot));
+void SermatecSession::start(const std::shared_ptr<SermatecSession>& session, server::TaskGroup& tasks,
+                            std::shared_ptr<const void> slot) {
+  auto run = [](std::shared_ptr<SermatecSession> self, std::shared_ptr<const void> /*held*/) -> awaitable<void> {
+    co_await self->run();
+  };
+  tasks.spawn(session->executor(), run(session, std::move(slot)), "sermatec " + session->who());
 }
 
 void SermatecSession::close_from_elsewhere() {
@@ -83,7 +99,6 @@ std::string SermatecSession::who() const {
 }
 
 awaitable<bool> SermatecSession::run() {
-  ++shared_.counters.connections_open;
   shared_.registry.track(shared_from_this());
   const std::string ip_key = origin_ == SermatecOrigin::cloud ? "ip:" + peer_host_ : "";
   if (!ip_key.empty()) shared_.registry.bind(ip_key, shared_from_this());  // S3: a reconnect replaces the old link
@@ -101,7 +116,6 @@ awaitable<bool> SermatecSession::run() {
   }
   close();
   shared_.registry.untrack(this, {ip_key, bound_identity_ ? "serial:" + bound_identity_->serial : ""});
-  --shared_.counters.connections_open;
   spdlog::info("sermatec {}: connection closed", who());
   co_return identified_once;
 }
@@ -143,14 +157,13 @@ awaitable<bool> SermatecSession::bind_device() {
   definitions_.emplace(id.pcu_version);
   last_identity_ = Clock::now();
   ++shared_.counters.identified;
-  auto device = std::make_shared<storage::DeviceId>(0);
-  storage::Writer::Job job = [device, id, peer = peer_, now = now_ms()](storage::Store& s) {
-    *device = s.upsert_device(sermatec_vendor, id.serial, now, peer);
-    s.set_device_info(*device, sermatec::model_name(id.model_code), std::to_string(id.pcu_version));
-  };
-  auto outcome = co_await shared_.writer.async_commit(std::move(job), tuple_awaitable);
-  if (std::get<0>(outcome)) co_return false;
-  device_ = *device;
+  Observation identified = sermatec::observe_identity(id, peer_, now_ms());
+  const server::Committed committed = co_await shared_.observations.commit(std::move(identified));
+  if (committed.error) {
+    ++shared_.counters.commit_failures;
+    co_return false;
+  }
+  device_ = committed.result.device;
   if (definitions_->poll_list().empty() && shared_.log_once.first("sermatec-old:" + id.serial)) {
     spdlog::warn("sermatec {}: PCU version {} has no poll list; only the hourly 0x98 is sent", who(), id.pcu_version);
   }
@@ -192,7 +205,7 @@ awaitable<bool> SermatecSession::poll_forever() {
 }
 
 awaitable<bool> SermatecSession::run_cycle() {
-  cycle_battery_status_.reset();
+  answers_.cycle_battery_status.reset();
   if (Clock::now() - last_identity_ >= shared_.timing.identity_refresh) {
     identity_.reset();
     const bool open = co_await query(identity_query, rc4_);
@@ -233,11 +246,12 @@ awaitable<bool> SermatecSession::query(std::uint8_t code, bool rc4) {
   const auto answers = definitions_ ? definitions_->answers_to(code) : std::vector<std::uint8_t>{code};
   const bool sent = co_await send(*q, rc4);
   if (!sent) co_return false;
-  ++shared_.counters.queries_sent;
   expected_ = std::set<std::uint8_t>(answers.begin(), answers.end());
   const bool open = co_await pump(Clock::now() + shared_.timing.answer_timeout, true);
   if (!open) co_return false;
-  if (!expected_.empty()) {
+  if (expected_.empty()) {
+    ++shared_.counters.queries_answered;
+  } else {
     ++shared_.counters.answer_timeouts;
     spdlog::info("sermatec {}: query {:02X}: no {} within {} ms; going on", who(), code, codes_text(expected_),
                  shared_.timing.answer_timeout.count());
@@ -348,36 +362,24 @@ awaitable<void> SermatecSession::process(Received r) {
     if (pending_.size() < max_pending_frames) pending_.push_back(std::move(r));
     co_return;
   }
-  bool redacted = false;
-  std::vector<std::uint8_t> raw = sermatec::redact_secrets(r.frame.raw, redacted);
-  std::vector<storage::Sample> samples;
-  std::vector<sermatec::AlarmEvent> alarms;
-  const sermatec::Layout* layout = definitions_->layout(r.frame.code());
-  if (!r.outgoing && r.frame.is_answer() && layout) {
-    const sermatec::Decoded decoded =
-        sermatec::decode_payload(*layout, std::span<const std::uint8_t>(raw).subspan(sermatec::header_size, raw[6]));
-    if (r.frame.code() == 0x0A) cycle_battery_status_ = decoded.number("bat_status");
-    samples = samples_of(decoded, sermatec::canonical_metrics(r.frame.code(), decoded, cycle_battery_status_));
-    alarms = sermatec::raised_alarms(r.frame.code(), decoded, bound_identity_->battery_brand, alarm_words_);
-    for (const auto& note : decoded.notes) {
-      if (shared_.log_once.first("sermatec-note:" + peer_ + ":" + note)) spdlog::warn("sermatec {}: {}", who(), note);
-    }
+  std::vector<std::string> notes;
+  Observation observation = sermatec::observe({.frame = r.frame,
+                                               .outgoing = r.outgoing,
+                                               .time = r.time,
+                                               .serial = bound_identity_->serial,
+                                               .peer = peer_,
+                                               .definitions = *definitions_,
+                                               .battery_brand = bound_identity_->battery_brand,
+                                               .poll_interval_ms = shared_.config.poll_interval.count()},
+                                              answers_, notes);
+  for (const auto& note : notes) {
+    if (shared_.log_once.first("sermatec-note:" + peer_ + ":" + note)) spdlog::warn("sermatec {}: {}", who(), note);
   }
-  storage::Writer::Job job = [device = *device_, peer = peer_, time = r.time, outgoing = r.outgoing,
-                              code = r.frame.code(), raw = std::move(raw), flags = flags_of(r.frame, redacted),
-                              samples = std::move(samples), alarms = std::move(alarms)](storage::Store& s) {
-    const storage::FrameId frame = s.archive_frame(
-        {.device = device, .peer = peer, .received = time,
-         .direction = outgoing ? storage::Direction::to_device : storage::Direction::from_device,
-         .command = code, .raw = raw, .flags = flags});
-    if (!samples.empty()) s.insert_samples(device, time, samples);
-    for (const auto& a : alarms) {
-      s.insert_event({.device = device, .source = a.source, .device_time = std::nullopt, .code = a.code, .text = a.text,
-                      .utc = time, .received = time, .frame = frame});
-    }
-  };
-  auto outcome = co_await shared_.writer.async_commit(std::move(job), tuple_awaitable);
-  if (std::get<0>(outcome)) spdlog::error("sermatec {}: frame not stored: {}", who(), std::get<0>(outcome).message());
+  const server::Committed committed = co_await shared_.observations.commit(std::move(observation));
+  if (committed.error) {
+    ++shared_.counters.commit_failures;
+    spdlog::error("sermatec {}: frame not stored: {}", who(), committed.error.message());
+  }
 }
 
-}  // namespace sunkeep::server
+}  // namespace sunkeep::drivers

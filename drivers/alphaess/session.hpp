@@ -4,13 +4,14 @@
 
 #include "common/time_zone.hpp"
 #include "config/config.hpp"
+#include "drivers/alphaess/counters.hpp"
 #include "protocol/alphaess/encoder.hpp"
 #include "protocol/alphaess/frame_decoder.hpp"
 #include "protocol/alphaess/messages.hpp"
-#include "server/alphaess_ingest.hpp"
-#include "server/counters.hpp"
 #include "server/log_once.hpp"
+#include "server/observations.hpp"
 #include "server/session_registry.hpp"
+#include "server/task_group.hpp"
 #include "storage/store.hpp"
 #include "storage/writer.hpp"
 
@@ -24,15 +25,20 @@
 #include <optional>
 #include <string>
 
-namespace sunkeep::server {
+namespace sunkeep::drivers {
+
+using server::LogOnce;
+using server::SessionRegistry;
 
 // What every AlphaESS session shares.
 struct AlphaEssShared {
-  AlphaEssShared(const config::AlphaEssConfig& cfg, storage::Writer& w)
-      : config(cfg), writer(w), zone(cfg.timezone) {}
+  AlphaEssShared(const config::AlphaEssConfig& cfg, server::ObservationCommitter& o, storage::Writer& w,
+                 metrics::Registry& metrics)
+      : config(cfg), observations(o), writer(w), zone(cfg.timezone), counters(metrics) {}
 
   const config::AlphaEssConfig& config;
-  storage::Writer& writer;
+  server::ObservationCommitter& observations;
+  storage::Writer& writer;  // refused connections
   TimeZone zone;
   SessionRegistry registry;
   AlphaEssCounters counters;
@@ -47,9 +53,10 @@ class AlphaEssSession final : public SessionRegistry::Closable,
 
   AlphaEssSession(boost::asio::ip::tcp::socket socket, AlphaEssShared& shared);
 
-  // Spawns the session's coroutine on its socket's strand.
-  // Runs the session; `slot` is its place under the listener's connection caps, held until it ends.
-  static void start(const std::shared_ptr<AlphaEssSession>& session, std::shared_ptr<const void> slot = {});
+  // Runs the session as a task; `slot` is its place under the listener's connection caps, held
+  // until it ends.
+  static void start(const std::shared_ptr<AlphaEssSession>& session, server::TaskGroup& tasks,
+                    std::shared_ptr<const void> slot = {});
 
   void close_from_elsewhere() override;
   [[nodiscard]] auto executor() { return socket_.get_executor(); }
@@ -62,10 +69,9 @@ class AlphaEssSession final : public SessionRegistry::Closable,
   boost::asio::awaitable<bool> send(const alphaess::OutboundFrame& frame);
   boost::asio::awaitable<bool> maybe_backfill();
   boost::asio::awaitable<void> reject(const alphaess::Rejection& rejection);
-  boost::asio::awaitable<boost::system::error_code> commit(storage::Writer::Job&& job);
-  void bind_serial(const alphaess::Message& message, bool& binds);
-  void report(const alphaess::Frame& frame, const alphaess::Message& message,
-              const AlphaEssIngestResult& result);
+  // Whether this message names the connection's serial for the first time (it binds it).
+  bool bind_serial(const alphaess::Message& message);
+  void report(const alphaess::Frame& frame, const alphaess::Message& message, const storage::IngestResult& result);
   void note_command_answer(const alphaess::Message& message);
   void close();
 
@@ -87,4 +93,4 @@ class AlphaEssSession final : public SessionRegistry::Closable,
   bool closed_ = false;
 };
 
-}  // namespace sunkeep::server
+}  // namespace sunkeep::drivers

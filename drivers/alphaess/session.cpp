@@ -1,8 +1,8 @@
 // One AlphaESS device connection.
-#include "server/alphaess_session.hpp"
+#include "drivers/alphaess/session.hpp"
 
 #include "protocol/alphaess/device_time.hpp"
-#include "server/alphaess_ingest.hpp"
+#include "protocol/alphaess/observation.hpp"
 #include "server/clock.hpp"
 #include "server/connection.hpp"
 
@@ -14,12 +14,18 @@
 #include <boost/asio/write.hpp>
 #include <spdlog/spdlog.h>
 
-namespace sunkeep::server {
+namespace sunkeep::drivers {
 
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 using asio::use_awaitable;
+using server::close_socket;
+using server::now_ms;
+using server::peer_text;
+using server::tuple_awaitable;
+using server::write_within;
+using server::WriteResult;
 
 namespace {
 
@@ -60,9 +66,13 @@ AlphaEssSession::AlphaEssSession(asio::ip::tcp::socket socket, AlphaEssShared& s
   peer_ = peer_text(socket_, peer_host_);
 }
 
-void AlphaEssSession::start(const std::shared_ptr<AlphaEssSession>& session, std::shared_ptr<const void> slot) {
+void AlphaEssSession::start(const std::shared_ptr<AlphaEssSession>& session, server::TaskGroup& tasks,
+                            std::shared_ptr<const void> slot) {
   session->shared_.registry.track(session);
-  spawn_session(session, "alphaess", std::move(slot));
+  auto run = [](std::shared_ptr<AlphaEssSession> self, std::shared_ptr<const void> /*held*/) -> awaitable<void> {
+    co_await self->run();
+  };
+  tasks.spawn(session->executor(), run(session, std::move(slot)), "alphaess " + session->who());
 }
 
 void AlphaEssSession::close_from_elsewhere() {
@@ -79,9 +89,6 @@ void AlphaEssSession::close() {
 std::string AlphaEssSession::who() const { return peer_ + (serial_.empty() ? "" : " (" + loggable(serial_) + ")"); }
 
 awaitable<void> AlphaEssSession::run() {
-  auto& counters = shared_.counters;
-  ++counters.connections_accepted;
-  ++counters.connections_open;
   spdlog::debug("alphaess {}: connected", who());
   last_frame_ = std::chrono::steady_clock::now();
   bool keep_going = true;
@@ -106,7 +113,6 @@ awaitable<void> AlphaEssSession::run() {
     spdlog::warn("alphaess {}: Resume {} was never answered before the connection closed", who(), *outstanding_command_);
   }
   shared_.registry.untrack(this, {serial_});
-  --counters.connections_open;
   spdlog::debug("alphaess {}: connection closed", who());
 }
 
@@ -143,7 +149,7 @@ awaitable<bool> AlphaEssSession::send(const alphaess::OutboundFrame& frame) {
 }
 
 awaitable<void> AlphaEssSession::reject(const alphaess::Rejection& rejection) {
-  ++shared_.counters.rejections[static_cast<std::size_t>(rejection.reason)];
+  ++*shared_.counters.rejections[static_cast<std::size_t>(rejection.reason)];
   spdlog::warn("alphaess {}: closing connection, {}", who(), rejection.describe());
   const std::string reason = alphaess::to_string(rejection.reason);
   const std::optional<std::string> serial = serial_.empty() ? std::nullopt : std::optional(serial_);
@@ -152,60 +158,51 @@ awaitable<void> AlphaEssSession::reject(const alphaess::Rejection& rejection) {
   storage::Writer::Job note = [host = peer_host_, reason, serial, when](storage::Store& store) {
     store.note_rejection(host, reason, serial, when);
   };
-  co_await commit(std::move(note));
+  co_await shared_.writer.async_commit(std::move(note), tuple_awaitable);
 }
 
-awaitable<boost::system::error_code> AlphaEssSession::commit(storage::Writer::Job&& job) {
-  auto outcome = co_await shared_.writer.async_commit(std::move(job), tuple_awaitable);
-  co_return std::get<0>(outcome);
-}
-
-void AlphaEssSession::bind_serial(const alphaess::Message& message, bool& binds) {
-  binds = false;
-  if (!serial_.empty()) return;
+bool AlphaEssSession::bind_serial(const alphaess::Message& message) {
+  if (!serial_.empty()) return false;
   std::string named = alphaess::serial_of(message);
-  if (named.empty()) return;
+  if (named.empty()) return false;
   serial_ = std::move(named);
-  binds = true;
   shared_.registry.bind(serial_, shared_from_this());
+  return true;
 }
 
 awaitable<bool> AlphaEssSession::handle(const alphaess::Frame& frame) {
   ++shared_.counters.frames_received;
-  auto job = std::make_shared<AlphaEssIngest>();
-  job->peer = peer_;
-  job->received = now_ms();
-  job->frame = frame;
-  job->message = alphaess::decode_message(frame);
-  bind_serial(job->message, job->snapshot_history);
-  job->connection_serial = serial_;
-  job->zone = &shared_.zone;
-  prepare_records(*job);
+  const alphaess::Message message = alphaess::decode_message(frame);
+  const bool binds = bind_serial(message);
   std::optional<alphaess::OutboundFrame> reply;
-  if (frame.is_initiating()) {
-    reply = alphaess::make_success_ack(frame.command());
-    job->reply = reply->bytes();
-  }
-  auto result = std::make_shared<AlphaEssIngestResult>();
-  storage::Writer::Job ingest = [job, result](storage::Store& store) { ingest_alphaess(store, *job, *result); };
-  const boost::system::error_code ec = co_await commit(std::move(ingest));
-  if (ec) {
+  if (frame.is_initiating()) reply = alphaess::make_success_ack(frame.command());
+  Observation observation = alphaess::observe({.peer = peer_,
+                                               .received = now_ms(),
+                                               .frame = frame,
+                                               .message = message,
+                                               .connection_serial = serial_,
+                                               .binds_serial = binds,
+                                               .reply = reply ? reply->bytes() : std::vector<std::uint8_t>{},
+                                               .zone = &shared_.zone});
+  const server::Committed committed = co_await shared_.observations.commit(std::move(observation));
+  if (committed.error) {
     ++shared_.counters.commit_failures;
     spdlog::error("alphaess {}: frame F3={} not committed ({}); closing without ack", who(), frame.command(),
-                  ec.message());
+                  committed.error.message());
     co_return false;
   }
-  device_ = result->device;
-  clock_offset_ms_ = result->clock_offset_ms;
-  if (job->snapshot_history) history_before_ = result->history_before;
-  report(frame, job->message, *result);
+  const storage::IngestResult& result = committed.result;
+  device_ = result.device;
+  clock_offset_ms_ = result.clock_offset_ms;
+  if (binds) history_before_ = result.history_before;
+  report(frame, message, result);
 
   if (reply) {
     const bool sent = co_await send(*reply);
     if (!sent) co_return false;
     ++shared_.counters.acks_sent;
   } else if (frame.is_reply()) {
-    note_command_answer(job->message);
+    note_command_answer(message);
   } else if (shared_.log_once.first("f2:" + who() + std::to_string(frame.f2()))) {
     spdlog::warn("alphaess {}: frame with F2={} (F3={}) archived, not answered", who(), frame.f2(), frame.command());
   }
@@ -218,7 +215,7 @@ awaitable<bool> AlphaEssSession::handle(const alphaess::Frame& frame) {
 }
 
 void AlphaEssSession::report(const alphaess::Frame& frame, const alphaess::Message& message,
-                             const AlphaEssIngestResult& result) {
+                             const storage::IngestResult& result) {
   auto& counters = shared_.counters;
   const std::string device_key = serial_.empty() ? peer_host_ : serial_;
   const std::string command = std::to_string(frame.command());
@@ -280,13 +277,10 @@ awaitable<bool> AlphaEssSession::maybe_backfill() {
                                         .gap_minutes = gap_ms / 60'000};
   const alphaess::OutboundFrame resume = alphaess::make_resume(request);
   const std::string cmd_index = std::to_string(request.cmd_index);
-  storage::Writer::Job record = [device = *device_, peer = peer_, now, bytes = resume.bytes(),
-                                 cmd_index](storage::Store& store) {
-    record_alphaess_command(store, device, peer, now, bytes, cmd_index);
-  };
-  const boost::system::error_code ec = co_await commit(std::move(record));
-  if (ec) {
-    spdlog::error("alphaess {}: Resume not recorded ({}); not sent", who(), ec.message());
+  Observation command = alphaess::observe_command_sent(serial_, peer_, now, resume.bytes(), cmd_index, "Resume");
+  const server::Committed recorded = co_await shared_.observations.commit(std::move(command));
+  if (recorded.error) {
+    spdlog::error("alphaess {}: Resume not recorded ({}); not sent", who(), recorded.error.message());
     co_return true;
   }
   const bool sent = co_await send(resume);
@@ -297,4 +291,4 @@ awaitable<bool> AlphaEssSession::maybe_backfill() {
   co_return true;
 }
 
-}  // namespace sunkeep::server
+}  // namespace sunkeep::drivers

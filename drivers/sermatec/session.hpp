@@ -3,16 +3,17 @@
 // with the read-only queries of its PCU version, strictly one query at a time.
 #pragma once
 
+#include "common/metrics.hpp"
 #include "config/config.hpp"
-#include "protocol/sermatec/alarms.hpp"
 #include "protocol/sermatec/decode.hpp"
 #include "protocol/sermatec/definitions.hpp"
 #include "protocol/sermatec/frame_decoder.hpp"
+#include "protocol/sermatec/observation.hpp"
 #include "protocol/sermatec/queries.hpp"
 #include "server/log_once.hpp"
+#include "server/observations.hpp"
 #include "server/session_registry.hpp"
-#include "storage/store.hpp"
-#include "storage/writer.hpp"
+#include "server/task_group.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,9 +29,10 @@
 #include <string>
 #include <vector>
 
-namespace sunkeep::server {
+namespace sunkeep::drivers {
 
-inline constexpr const char* sermatec_vendor = "sermatec";
+using server::LogOnce;
+using server::SessionRegistry;
 
 // The spec's constants; tests shorten them.
 struct SermatecTiming {
@@ -42,23 +44,29 @@ struct SermatecTiming {
   std::chrono::milliseconds backoff_max{60000};
 };
 
+// What the Sermatec driver counts, as series of the server's metrics registry (label
+// listener="sermatec").
 struct SermatecCounters {
-  std::atomic<std::uint64_t> connections_open{0};
-  std::atomic<std::uint64_t> identified{0};
-  std::atomic<std::uint64_t> queries_sent{0};
-  std::atomic<std::uint64_t> frames_received{0};
-  std::atomic<std::uint64_t> bad_checksum{0};
-  std::atomic<std::uint64_t> junk_bytes{0};
-  std::atomic<std::uint64_t> unexpected_frames{0};
-  std::atomic<std::uint64_t> answer_timeouts{0};
+  explicit SermatecCounters(metrics::Registry& metrics);
+
+  metrics::Gauge& local_connections_open;  // local mode; the cloud port's are the listener's
+  metrics::Counter& identified;
+  metrics::Counter& queries_answered;
+  metrics::Counter& answer_timeouts;
+  metrics::Counter& frames_received;
+  metrics::Counter& bad_checksum;
+  metrics::Counter& junk_bytes;
+  metrics::Counter& unexpected_frames;
+  metrics::Counter& commit_failures;
 };
 
 struct SermatecShared {
-  SermatecShared(const config::SermatecConfig& cfg, storage::Writer& w, SermatecTiming t)
-      : config(cfg), writer(w), timing(t) {}
+  SermatecShared(const config::SermatecConfig& cfg, server::ObservationCommitter& o, SermatecTiming t,
+                 metrics::Registry& metrics)
+      : config(cfg), observations(o), timing(t), counters(metrics) {}
 
   const config::SermatecConfig& config;
-  storage::Writer& writer;
+  server::ObservationCommitter& observations;
   SermatecTiming timing;
   SessionRegistry registry;  // keys "serial:<serial>" and "ip:<address>"
   SermatecCounters counters;
@@ -76,9 +84,10 @@ class SermatecSession final : public SessionRegistry::Closable,
 
   SermatecSession(boost::asio::ip::tcp::socket socket, SermatecShared& shared, SermatecOrigin origin);
 
-  // Runs an accepted connection in the background.
-  // Runs the session; `slot` is its place under the listener's connection caps, held until it ends.
-  static void start(const std::shared_ptr<SermatecSession>& session, std::shared_ptr<const void> slot = {});
+  // Runs an accepted connection as a task; `slot` is its place under the listener's connection
+  // caps, held until it ends.
+  static void start(const std::shared_ptr<SermatecSession>& session, server::TaskGroup& tasks,
+                    std::shared_ptr<const void> slot = {});
   // Runs the connection to its end; true when the inverter identified itself at least once.
   boost::asio::awaitable<bool> run();
 
@@ -134,8 +143,7 @@ class SermatecSession final : public SessionRegistry::Closable,
   std::optional<storage::DeviceId> device_;
   std::vector<Received> pending_;  // frames before identification, archived once it is known
   std::set<std::uint8_t> expected_;
-  std::optional<double> cycle_battery_status_;
-  std::map<std::string, std::uint16_t> alarm_words_;  // last fault/alarm words, for raised bits
+  sermatec::AnswerMemory answers_;  // what decoding remembers between frames
   bool rc4_ = false;
   bool reidentify_ = false;
   Clock::time_point last_valid_frame_;
@@ -145,4 +153,4 @@ class SermatecSession final : public SessionRegistry::Closable,
   std::vector<std::uint8_t> unidentified_head_;
 };
 
-}  // namespace sunkeep::server
+}  // namespace sunkeep::drivers

@@ -1,0 +1,118 @@
+// The key table machinery of the config file: a section is a list of keys, each with a reader
+// that checks one TOML value and stores it into the Config, or says what is wrong with it.
+// Generic sections (config.cpp) and each vendor's section (config/vendor/) are tables of these.
+#pragma once
+
+#include "common/time_zone.hpp"
+#include "config/config.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <toml++/toml.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sunkeep::config {
+
+using Problems = std::vector<Problem>;
+
+inline std::size_t line_of(const toml::node& node) { return node.source().begin.line; }
+
+// Reads one key's value into the config, or explains what is wrong with it.
+using Reader = std::function<std::optional<std::string>(const toml::node&, Config&)>;
+
+struct KeySpec {
+  std::string_view name;
+  Reader read;
+};
+
+struct SectionSpec {
+  std::string_view name;
+  std::vector<KeySpec> keys;
+  // Rules across the section's keys, checked once the whole file is read.
+  std::function<void(const Config&, Problems&)> check = {};
+};
+
+template <class Get>
+Reader boolean(Get get) {
+  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
+    if (!n.is_boolean()) return "must be true or false";
+    get(c) = *n.value<bool>();
+    return std::nullopt;
+  };
+}
+
+template <class Get>
+Reader text(Get get) {
+  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
+    if (!n.is_string()) return "must be a string";
+    get(c) = *n.value<std::string>();
+    return std::nullopt;
+  };
+}
+
+template <class Get>
+Reader duration(Get get, milliseconds minimum = milliseconds(1)) {
+  return [get, minimum](const toml::node& n, Config& c) -> std::optional<std::string> {
+    if (!n.is_string()) return "must be a duration string such as \"30s\", \"5m\", \"2h\" or \"7d\"";
+    const auto d = parse_duration(*n.value<std::string>());
+    if (!d || d->count() <= 0) return "\"" + *n.value<std::string>() + "\" is not a duration (use e.g. \"30s\", \"5m\", \"2h\", \"7d\")";
+    if (*d < minimum) return "must be at least " + std::to_string(minimum.count() / 1000) + "s";
+    get(c) = *d;
+    return std::nullopt;
+  };
+}
+
+template <class Get>
+Reader listen_address(Get get) {
+  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
+    if (!n.is_string()) return "must be a \"host:port\" string";
+    std::string error;
+    const auto endpoint = parse_endpoint(*n.value<std::string>(), error);
+    if (!endpoint) return "\"" + *n.value<std::string>() + "\": " + error;
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(endpoint->host, ec);
+    if (ec) return "\"" + endpoint->host + "\" is not an IP address to listen on";
+    get(c) = *endpoint;
+    return std::nullopt;
+  };
+}
+
+template <class Get>
+Reader integer(Get get, std::int64_t min, std::int64_t max) {
+  return [get, min, max](const toml::node& n, Config& c) -> std::optional<std::string> {
+    if (!n.is_integer()) return "must be an integer";
+    const std::int64_t v = *n.value<std::int64_t>();
+    if (v < min || v > max) return "must be between " + std::to_string(min) + " and " + std::to_string(max);
+    get(c) = static_cast<std::remove_reference_t<decltype(get(c))>>(v);
+    return std::nullopt;
+  };
+}
+
+template <class Get>
+Reader time_zone(Get get) {
+  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
+    if (!n.is_string()) return "must be an IANA time zone name such as \"Australia/Sydney\"";
+    const std::string name = *n.value<std::string>();
+    try {
+      TimeZone zone(name);
+    } catch (const std::exception&) {
+      return "\"" + name + "\" is not a known IANA time zone";
+    }
+    get(c) = name;
+    return std::nullopt;
+  };
+}
+
+// The two caps of a device listener (interfaces.md §2).
+template <class Get>
+std::vector<KeySpec> connection_limit_keys(Get get) {
+  return {{"max_connections", integer([get](Config& c) -> std::uint32_t& { return get(c).max_connections; }, 1, 1'000'000)},
+          {"max_connections_per_host",
+           integer([get](Config& c) -> std::uint32_t& { return get(c).max_connections_per_host; }, 1, 1'000'000)}};
+}
+
+}  // namespace sunkeep::config

@@ -1,0 +1,15 @@
+// The vendors' config sections: the one list of them in config/ (with vendor/tables.cpp).
+// Config derives from VendorSections, so each is `config.<vendor>`.
+#pragma once
+
+#include "config/vendor/alphaess.hpp"
+#include "config/vendor/sermatec.hpp"
+
+namespace sunkeep::config {
+
+struct VendorSections {
+  AlphaEssConfig alphaess;
+  SermatecConfig sermatec;
+};
+
+}  // namespace sunkeep::config

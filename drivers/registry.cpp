@@ -1,0 +1,16 @@
+// The list of drivers.
+#include "drivers/registry.hpp"
+
+#include "drivers/alphaess/driver.hpp"
+#include "drivers/sermatec/driver.hpp"
+
+namespace sunkeep::drivers {
+
+std::vector<server::DriverFactory> all_drivers(SermatecTiming sermatec_timing) {
+  return {
+      [](server::DriverHost& host) { return std::make_unique<AlphaEssDriver>(host); },
+      [sermatec_timing](server::DriverHost& host) { return std::make_unique<SermatecDriver>(host, sermatec_timing); },
+  };
+}
+
+}  // namespace sunkeep::drivers

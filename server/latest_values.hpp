@@ -1,0 +1,83 @@
+// The first output sink: the newest value and sample time of every metric of every device, with
+// what the device object shows (model, firmware, last seen, clock offset), kept in memory from the
+// committed observations and rebuilt from the database at start. /metrics renders from it without
+// a query; MQTT and the live stream will read it too. Thread-safe: the sink's thread writes,
+// readers visit under a shared lock.
+#pragma once
+
+#include "server/energy_guard.hpp"
+#include "server/sinks.hpp"
+#include "storage/history.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+namespace sunkeep::server {
+
+struct LatestValue {
+  double value = 0;
+  std::string unit;
+  bool canonical = false;
+  UtcMillis time = 0;          // its sample time
+  UtcMillis arrived = 0;       // when sunkeep received it
+  std::int64_t cadence_ms = 0;  // how often its device reports it
+  // A lifetime counter's value as /metrics and MQTT expose it, after the counter guard.
+  std::optional<double> exposed;
+
+  // interfaces.md §4: arrived within 3 × its cadence (it is the newest by sample time, as kept).
+  [[nodiscard]] bool fresh(UtcMillis now) const { return now - arrived <= 3 * cadence_ms; }
+};
+
+struct DeviceState {
+  std::string vendor;
+  std::string serial;
+  std::optional<std::string> model;
+  std::optional<std::string> firmware;
+  std::optional<std::string> parent;  // "<vendor>:<serial>"
+  UtcMillis last_seen = 0;
+  std::optional<std::int64_t> clock_offset_ms;
+  std::map<std::string, LatestValue, std::less<>> metrics;
+};
+
+class LatestValues final : public Sink {
+ public:
+  using SaveGuard = std::function<void(std::vector<storage::CounterGuardRow>)>;
+  static constexpr std::chrono::seconds guard_save_interval{60};
+
+  // Lifetime counters go through `guard`; its changes are handed to `save_guard` at most once a
+  // guard_save_interval (and by save_guard_now()).
+  explicit LatestValues(EnergyGuard& guard, SaveGuard save_guard = {})
+      : guard_(guard), save_guard_(std::move(save_guard)) {}
+
+  // The devices and latest values stored, and the guard's saved state. `cadence_ms`: for values
+  // read back from the database, whose cadence was not stored, the vendor's reporting interval.
+  void load(storage::HistoryReader& history, const std::function<std::int64_t(const std::string&)>& cadence_ms);
+  // Hands the guard's unsaved changes to the save function (at shutdown).
+  void save_guard_now();
+
+  [[nodiscard]] std::string_view name() const override { return "latest_values"; }
+  void consume(const Observation& observation) override;
+
+  // Calls `visit` for each device, by id, under the shared lock (keep it short).
+  void visit(const std::function<void(const DeviceState&)>& visit) const;
+  [[nodiscard]] std::optional<DeviceState> device(const std::string& vendor, const std::string& serial) const;
+
+ private:
+  DeviceState& state_of(const std::string& vendor, const std::string& serial);
+  // `replayed`: read back from the database at start, not new.
+  void offer(DeviceState& device, const Reading& reading, UtcMillis time, UtcMillis arrived, std::int64_t cadence_ms,
+             bool replayed = false);
+
+  EnergyGuard& guard_;
+  SaveGuard save_guard_;
+  std::chrono::steady_clock::time_point next_guard_save_{};
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, DeviceState> devices_;  // by device id
+};
+
+}  // namespace sunkeep::server
