@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   doctest-dev libtomlplusplus-dev libcli11-dev
   libhowardhinnant-date-dev tzdata libzstd-dev
+  prometheus  # promtool checks the /metrics page in the tests
 )
 if [ "${1:-}" = "--fuzz" ]; then
   packages=(clang libclang-rt-14-dev xxd)

@@ -1,6 +1,6 @@
 // The open device connections: all of them (so shutdown can close each), and which one speaks
 // for which serial (so a new connection for a serial closes a half-open older one,
-// alphaess.md §5.8). Thread-safe.
+// as a vendor's spec may require). Thread-safe.
 #pragma once
 
 #include <cstddef>

@@ -3,6 +3,7 @@
 // budget, and health still answers. Every wait is bounded.
 #include "storage/schema.hpp"
 #include "storage/store.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/test_server.hpp"
 
@@ -99,16 +100,6 @@ class RawClient {
   asio::io_context io_;
   asio::ip::tcp::socket socket_;
 };
-
-// Waits up to `limit` for `condition`, checking every 10 ms.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 }  // namespace
 
