@@ -47,6 +47,7 @@ path = "/var/lib/sunkeep/db.sqlite"
 [http]
 listen = "[::1]:9090"
 token = "abc"
+metrics_token = "scrape"
 max_connections = 50
 max_buffered_mb = 8
 [alphaess]
@@ -80,6 +81,7 @@ port = 8900
   CHECK(c.storage.path == "/var/lib/sunkeep/db.sqlite");
   CHECK(c.http.listen == Endpoint{"::1", 9090});
   CHECK(c.http.token == "abc");
+  CHECK(c.http.metrics_token == "scrape");
   CHECK_FALSE(c.alphaess.enabled);
   CHECK(c.alphaess.listen == Endpoint{"127.0.0.1", 7000});
   CHECK(c.alphaess.timezone == "Australia/Sydney");
