@@ -25,10 +25,11 @@ using server::tuple_awaitable;
 
 namespace {
 
-// A connected socket, or nullopt after a failed resolve/connect or the connect timeout.
-awaitable<std::optional<tcp::socket>> connect_to(asio::io_context& io, const config::SermatecInverter& inverter,
+// A connected socket, or nullopt after a failed resolve/connect or the connect timeout. The socket
+// lives on the calling task's strand, where its session runs and is closed.
+awaitable<std::optional<tcp::socket>> connect_to(const config::SermatecInverter& inverter,
                                                  std::chrono::milliseconds timeout) {
-  auto executor = asio::make_strand(io);
+  const auto executor = co_await asio::this_coro::executor;
   tcp::resolver resolver(executor);
   auto resolved = co_await resolver.async_resolve(inverter.host, std::to_string(inverter.port), tuple_awaitable);
   if (std::get<0>(resolved)) {
@@ -48,13 +49,13 @@ awaitable<std::optional<tcp::socket>> connect_to(asio::io_context& io, const con
 
 // Connects, runs a session until it ends, waits (backing off while the inverter does not identify
 // itself), again, until cancelled.
-awaitable<void> poll_inverter(asio::io_context& io, config::SermatecInverter inverter, SermatecShared& shared) {
+awaitable<void> poll_inverter(config::SermatecInverter inverter, SermatecShared& shared) {
   std::mt19937 random(std::random_device{}());
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
   asio::steady_timer wait(co_await asio::this_coro::executor);
   auto backoff = shared.timing.backoff_first;
   while (true) {
-    auto socket = co_await connect_to(io, inverter, shared.timing.connect_timeout);
+    auto socket = co_await connect_to(inverter, shared.timing.connect_timeout);
     if (socket) {
       auto session = std::make_shared<SermatecSession>(std::move(*socket), shared, SermatecOrigin::local);
       ++shared.counters.local_connections_open;
@@ -74,7 +75,7 @@ awaitable<void> poll_inverter(asio::io_context& io, config::SermatecInverter inv
 
 void spawn_sermatec_connector(asio::io_context& io, server::TaskGroup& tasks, const config::SermatecInverter& inverter,
                               SermatecShared& shared) {
-  tasks.spawn(asio::make_strand(io), poll_inverter(io, inverter, shared),
+  tasks.spawn(asio::make_strand(io), poll_inverter(inverter, shared),
               "sermatec local " + inverter.host + ":" + std::to_string(inverter.port));
 }
 

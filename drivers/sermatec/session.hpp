@@ -1,31 +1,26 @@
 // One connection to a Sermatec inverter (sermatec.md §6), accepted on the cloud port 19042 or
-// opened in local mode: sunkeep speaks first, identifies the inverter with 0x98, then polls it
-// with the read-only queries of its PCU version, strictly one query at a time.
+// opened in local mode. The conversation (identification with 0x98, the poll cycle of the PCU
+// version one query at a time, timeouts) is sermatec::Poller's, run over the connection by the
+// generic poll session; the session binds the inverter in the registry, stores every frame both
+// ways and what it decodes to, counts and logs.
 #pragma once
 
 #include "common/metrics.hpp"
 #include "config/config.hpp"
-#include "protocol/sermatec/decode.hpp"
-#include "protocol/sermatec/definitions.hpp"
-#include "protocol/sermatec/frame_decoder.hpp"
 #include "protocol/sermatec/observation.hpp"
-#include "protocol/sermatec/queries.hpp"
+#include "protocol/sermatec/poller.hpp"
 #include "server/log_once.hpp"
 #include "server/observations.hpp"
+#include "server/poll_session.hpp"
 #include "server/session_registry.hpp"
 #include "server/task_group.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <array>
-#include <atomic>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -78,7 +73,6 @@ enum class SermatecOrigin { cloud, local };
 class SermatecSession final : public SessionRegistry::Closable,
                               public std::enable_shared_from_this<SermatecSession> {
  public:
-  static constexpr std::size_t read_chunk = 2048;
   static constexpr std::size_t max_pending_frames = 32;
   static constexpr std::chrono::seconds write_timeout{10};
 
@@ -92,7 +86,7 @@ class SermatecSession final : public SessionRegistry::Closable,
   boost::asio::awaitable<bool> run();
 
   void close_from_elsewhere() override;
-  [[nodiscard]] auto executor() { return socket_.get_executor(); }
+  [[nodiscard]] auto executor() { return transport_.executor(); }
   [[nodiscard]] std::string who() const;
   [[nodiscard]] int priority() const override { return origin_ == SermatecOrigin::cloud ? 1 : 0; }
 
@@ -104,53 +98,28 @@ class SermatecSession final : public SessionRegistry::Closable,
     bool outgoing = false;
   };
 
-  using Clock = std::chrono::steady_clock;
+  // What the poller asks for besides reading and writing.
+  boost::asio::awaitable<void> on_event(sermatec::PollerEvent&& event);
+  // Binds the identified inverter (registry, device row) and answers the poller.
+  boost::asio::awaitable<void> bind(const sermatec::Identified& identified);
+  void unbind(const sermatec::SerialChanged& changed);
+  // Archives a frame and stores what it decodes to; until the device is bound it is held back.
+  boost::asio::awaitable<void> archive(Received&& received);
+  void note_junk(const sermatec::JunkSkipped& junk);
+  void log_note(const sermatec::Note& note) const;
+  void log_end(const server::PollEnd& end) const;
 
-  boost::asio::awaitable<bool> identify();
-  boost::asio::awaitable<bool> poll_forever();
-  boost::asio::awaitable<bool> run_cycle();
-  // Sends `code`'s query and waits for its answers (or the timeout); false when the link is gone.
-  boost::asio::awaitable<bool> query(std::uint8_t code, bool rc4);
-  boost::asio::awaitable<bool> send(const sermatec::QueryFrame& query, bool rc4);
-  // Reads and handles frames until `deadline`, or until nothing is expected any more when
-  // `until_answered`; false when the connection closed or went idle.
-  boost::asio::awaitable<bool> pump(Clock::time_point deadline, bool until_answered);
-  boost::asio::awaitable<bool> read_some(Clock::time_point wake);
-  boost::asio::awaitable<void> handle(sermatec::Frame frame);
-  // Archives a frame and stores what it decodes to; before identification it is held back.
-  boost::asio::awaitable<void> process(Received received);
-  boost::asio::awaitable<bool> bind_device();
-  // After the hourly 0x98: a new serial means identifying afresh, a new PCU version new layouts.
-  void apply_identity_refresh();
-  [[nodiscard]] std::vector<std::uint8_t> poll_codes() const;
-  void note_junk(const sermatec::Junk& junk);
-  void close();
-
-  boost::asio::ip::tcp::socket socket_;
+  server::TcpTransport transport_;
   SermatecShared& shared_;
   SermatecOrigin origin_;
-  sermatec::FrameDecoder decoder_;
-  boost::asio::steady_timer read_timer_;
-  boost::asio::steady_timer write_timer_;
-  std::array<std::uint8_t, read_chunk> read_buffer_{};
+  sermatec::Poller poller_;
   std::string peer_;
   std::string peer_host_;
-  bool closed_ = false;
-
-  std::optional<sermatec::Identity> identity_;        // from the last valid 0x98 answer
-  std::optional<sermatec::Identity> bound_identity_;  // the identity the device binding is for
-  std::optional<sermatec::Definitions> definitions_;
-  std::optional<storage::DeviceId> device_;
-  std::vector<Received> pending_;  // frames before identification, archived once it is known
-  std::set<std::uint8_t> expected_;
-  sermatec::AnswerMemory answers_;  // what decoding remembers between frames
-  bool rc4_ = false;
-  bool reidentify_ = false;
-  Clock::time_point last_valid_frame_;
-  Clock::time_point last_identity_;
-  std::optional<Clock::time_point> partial_since_;
-  std::size_t unidentified_bytes_ = 0;
-  std::vector<std::uint8_t> unidentified_head_;
+  std::string serial_;                       // bound in the registry as "serial:<serial>"
+  std::optional<storage::DeviceId> device_;  // once the identity is stored
+  std::vector<Received> pending_;            // frames before that, archived once it is
+  sermatec::AnswerMemory answers_;           // what decoding remembers between frames
+  bool identified_once_ = false;
 };
 
 }  // namespace sunkeep::drivers

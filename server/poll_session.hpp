@@ -1,0 +1,156 @@
+// The I/O half of a sans-IO poller. A driver keeps the conversation with a device as an object
+// that reads no clock and does no I/O (bytes and times in, events out); run_poll_session() drives
+// it over a transport: on Wait it reads until bytes come or the deadline passes and hands them to
+// the conversation, on Send it writes the message within the transport's write timeout, on Close
+// it ends. The driver's handler gets every other event, and each Send once written and the Close,
+// to count, bind, commit and log. The session also ends when the transport fails or its task is
+// cancelled.
+#pragma once
+
+#include "server/connection.hpp"
+#include "server/task_group.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <array>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace sunkeep::server {
+
+using PollClock = std::chrono::steady_clock;
+
+// What a read brought: bytes (valid until the next read), none when the deadline came first, or
+// the error that ended the link (eof: the peer closed it; operation_aborted: it was closed here).
+struct PollRead {
+  boost::system::error_code error;
+  std::span<const std::uint8_t> bytes;
+};
+
+// The link a poll session talks over. A stream transport reads whatever bytes have arrived and
+// writes a message whole; a datagram transport reads one datagram and writes one per message.
+class PollTransport {
+ public:
+  virtual ~PollTransport() = default;
+  // Waits for bytes until `until` (time_point::max(): no deadline).
+  virtual boost::asio::awaitable<PollRead> read(PollClock::time_point until) = 0;
+  // Writes one message, giving up after the transport's write timeout.
+  virtual boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message) = 0;
+  // Ends the link: a pending read or write completes at once, later ones fail. Call it on the
+  // executor the session runs on.
+  virtual void close() = 0;
+};
+
+// A TCP connection, accepted or opened.
+class TcpTransport final : public PollTransport {
+ public:
+  static constexpr std::size_t read_chunk = 2048;
+
+  TcpTransport(boost::asio::ip::tcp::socket socket, std::chrono::milliseconds write_timeout);
+
+  boost::asio::awaitable<PollRead> read(PollClock::time_point until) override;
+  boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message) override;
+  void close() override;
+
+  [[nodiscard]] const boost::asio::ip::tcp::socket& socket() const { return socket_; }
+  [[nodiscard]] auto executor() { return socket_.get_executor(); }
+
+ private:
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer read_timer_;
+  boost::asio::steady_timer write_timer_;
+  std::chrono::milliseconds write_timeout_;
+  std::array<std::uint8_t, read_chunk> buffer_{};
+  bool closed_ = false;
+};
+
+// Which alternatives of a conversation's events the session acts on itself. Specialise it for each
+// conversation type, naming three member types:
+//   Send:  `bytes()` is the message to write (all of it on a stream, one datagram on UDP);
+//   Wait:  `until`, a PollClock::time_point, ends the read (max(): no deadline);
+//   Close: `text` says why the conversation is over.
+template <class Conversation>
+struct PollEvents;
+
+template <class Conversation>
+using PollEventOf = decltype(std::declval<Conversation&>().next_event(PollClock::time_point{}));
+
+// A conversation: bytes go in with receive(bytes, now), events come out of next_event(now).
+template <class C>
+concept PollConversation = requires(C& conversation, std::span<const std::uint8_t> bytes, PollClock::time_point now,
+                                    const typename PollEvents<C>::Send& send, const typename PollEvents<C>::Wait& wait,
+                                    const typename PollEvents<C>::Close& close) {
+  conversation.receive(bytes, now);
+  conversation.next_event(now);
+  { send.bytes() } -> std::convertible_to<std::span<const std::uint8_t>>;
+  { wait.until } -> std::convertible_to<PollClock::time_point>;
+  { close.text } -> std::convertible_to<std::string>;
+};
+
+// Why a poll session ended.
+struct PollEnd {
+  enum class Cause {
+    closed,           // the conversation's Close; `reason` is its text
+    read_failed,      // `error` says why (eof: the peer closed; operation_aborted: closed here)
+    write_failed,     // the peer is gone, or the link was closed here
+    write_timed_out,  // the peer took nothing for the write timeout
+    cancelled,        // the task was cancelled (shutdown)
+  };
+  Cause cause = Cause::closed;
+  std::string reason;
+  boost::system::error_code error;
+};
+
+// Runs `conversation` over `transport` until one of the ends above. `on_event(Event&&)` returns an
+// awaitable<void> and gets every event but Wait: a Send once it is written, the Close last. It may
+// answer the conversation (e.g. confirm a binding) before it returns. Pass it as a named variable:
+// the session holds it by reference.
+template <PollConversation Conversation, class Handler>
+  requires std::same_as<std::invoke_result_t<Handler&, PollEventOf<Conversation>&&>, boost::asio::awaitable<void>>
+boost::asio::awaitable<PollEnd> run_poll_session(Conversation& conversation, PollTransport& transport,
+                                                 Handler&& on_event) {
+  using Events = PollEvents<Conversation>;
+  std::optional<PollEnd> end;
+  while (!end) {
+    if (co_await TaskGroup::cancelled()) break;
+    PollEventOf<Conversation> event = conversation.next_event(PollClock::now());
+    if (const auto* wait = std::get_if<typename Events::Wait>(&event)) {
+      const PollRead read = co_await transport.read(wait->until);
+      if (read.error) {
+        end = PollEnd{.cause = PollEnd::Cause::read_failed, .error = read.error};
+      } else if (!read.bytes.empty()) {
+        conversation.receive(read.bytes, PollClock::now());
+      }
+      continue;
+    }
+    if (const auto* send = std::get_if<typename Events::Send>(&event)) {
+      const auto message = send->bytes();
+      const WriteResult written = co_await transport.write(std::span<const std::uint8_t>(message));
+      if (written == WriteResult::timed_out) end = PollEnd{.cause = PollEnd::Cause::write_timed_out};
+      if (written == WriteResult::failed) end = PollEnd{.cause = PollEnd::Cause::write_failed};
+      if (end) continue;
+    }
+    if (const auto* close = std::get_if<typename Events::Close>(&event)) {
+      end = PollEnd{.cause = PollEnd::Cause::closed, .reason = close->text};
+    }
+    co_await on_event(std::move(event));
+  }
+  if (!end) co_return PollEnd{.cause = PollEnd::Cause::cancelled};
+  if (end->cause != PollEnd::Cause::closed) {
+    // A read or write that failed because the task was cancelled is a cancellation.
+    if (co_await TaskGroup::cancelled()) end->cause = PollEnd::Cause::cancelled;
+  }
+  co_return std::move(*end);
+}
+
+}  // namespace sunkeep::server
