@@ -123,6 +123,8 @@ slow_args=(--binary "$bin/app/sunkeep" --dir "$work/slow")
 $quick && slow_args+=(--quick)
 "$bin/bench/sunkeep-bench-slowclients" "${slow_args[@]}"
 rm -rf "$work/slow"
+echo "== /metrics: the server time of a scrape with 1,000 devices in the latest-values cache"
+if $quick; then "$bin/bench/sunkeep-bench-metrics" --devices 50 --scrapes 20; else "$bin/bench/sunkeep-bench-metrics"; fi
 echo "== a year of data through the ingest code: size and query latency"
 "$bin/bench/sunkeep-bench-storage" year --days "$days" --db "$work/year.db"
 echo "== crash consistency ($rounds kill -9 rounds)"

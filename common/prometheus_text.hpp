@@ -22,6 +22,11 @@ class PrometheusText {
   void sample(std::string_view name, const Labels& labels, std::uint64_t value);
   void sample(std::string_view name, const Labels& labels, std::int64_t value);
 
+  void reserve(std::size_t bytes) { out_.reserve(bytes); }
+  // Where the text ends now, and taking back what was written after such a mark.
+  [[nodiscard]] std::size_t mark() const { return out_.size(); }
+  void truncate(std::size_t mark) { out_.resize(mark); }
+
   [[nodiscard]] const std::string& text() const { return out_; }
   [[nodiscard]] std::string take() { return std::move(out_); }
 

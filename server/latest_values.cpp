@@ -77,9 +77,9 @@ void LatestValues::consume(const Observation& seen) {
   }
 }
 
-void LatestValues::visit(const std::function<void(const DeviceState&)>& visit) const {
+void LatestValues::read(const std::function<void(const Devices&)>& read) const {
   const std::shared_lock lock(mutex_);
-  for (const auto& [id, state] : devices_) visit(state);
+  read(devices_);
 }
 
 std::optional<DeviceState> LatestValues::device(const std::string& vendor, const std::string& serial) const {

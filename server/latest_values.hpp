@@ -63,8 +63,9 @@ class LatestValues final : public Sink {
   [[nodiscard]] std::string_view name() const override { return "latest_values"; }
   void consume(const Observation& observation) override;
 
-  // Calls `visit` for each device, by id, under the shared lock (keep it short).
-  void visit(const std::function<void(const DeviceState&)>& visit) const;
+  using Devices = std::map<std::string, DeviceState>;  // by device id
+  // Calls `read` with every device, under the shared lock (keep it short: the sink waits).
+  void read(const std::function<void(const Devices&)>& read) const;
   [[nodiscard]] std::optional<DeviceState> device(const std::string& vendor, const std::string& serial) const;
 
  private:
@@ -77,7 +78,7 @@ class LatestValues final : public Sink {
   SaveGuard save_guard_;
   std::chrono::steady_clock::time_point next_guard_save_{};
   mutable std::shared_mutex mutex_;
-  std::map<std::string, DeviceState> devices_;  // by device id
+  Devices devices_;
 };
 
 }  // namespace sunkeep::server

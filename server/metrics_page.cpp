@@ -2,7 +2,9 @@
 #include "server/metrics_page.hpp"
 
 #include <array>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 namespace sunkeep::server {
 
@@ -66,70 +68,84 @@ constexpr std::array canonical_families{
                     MetricType::gauge, joules_per_kwh, Shown::while_fresh},
 };
 
-// The families of one device each, in the page's order.
-struct DeviceFamilies {
-  PrometheusText info, up, last_seen, clock_offset;
-  std::array<PrometheusText, canonical_families.size()> canonical;
+// One device as the page's families see it.
+struct DeviceView {
+  const DeviceState& state;
+  Labels labels;  // device, vendor
+  bool online;
 };
 
-Labels device_labels(const DeviceState& d) { return {{"device", d.vendor + ":" + d.serial}, {"vendor", d.vendor}}; }
-
-void add_device(DeviceFamilies& out, const DeviceState& d, bool online, UtcMillis now) {
-  const Labels labels = device_labels(d);
-  out.info.sample("sunkeep_device_info",
-                  {labels[0], labels[1], {"model", d.model.value_or("")}, {"firmware", d.firmware.value_or("")},
-                   {"parent", d.parent.value_or("")}},
-                  std::int64_t{1});
-  out.up.sample("sunkeep_device_up", labels, std::int64_t{online ? 1 : 0});
-  out.last_seen.sample("sunkeep_device_last_seen_timestamp_seconds", labels, static_cast<double>(d.last_seen) / 1000.0);
-  if (d.clock_offset_ms) {
-    out.clock_offset.sample("sunkeep_device_clock_offset_seconds", labels, static_cast<double>(*d.clock_offset_ms) / 1000.0);
-  }
-  for (std::size_t i = 0; i < canonical_families.size(); ++i) {
-    const CanonicalFamily& family = canonical_families[i];
-    const auto it = d.metrics.find(family.metric);
-    if (it == d.metrics.end() || !it->second.canonical) continue;
-    const LatestValue& v = it->second;
-    if (family.shown == Shown::while_fresh && !(online && v.fresh(now))) continue;
-    if (family.shown == Shown::whenever_known && !v.exposed) continue;
-    const double value = family.shown == Shown::whenever_known ? *v.exposed : v.value;
-    out.canonical[i].sample(family.family, labels, value * family.scale);
-  }
+// A family's header and its samples, one per device that has one; nothing when none has.
+template <class Sample>
+void write_family(PrometheusText& page, std::string_view name, std::string_view help, MetricType type,
+                  const std::vector<DeviceView>& devices, Sample&& sample) {
+  const std::size_t start = page.mark();
+  page.family(name, help, type);
+  const std::size_t header_end = page.mark();
+  for (const DeviceView& device : devices) sample(device);
+  if (page.mark() == header_end) page.truncate(start);
 }
 
-void append_family(std::string& page, std::string_view name, std::string_view help, MetricType type,
-                   const PrometheusText& samples) {
-  if (samples.text().empty()) return;
-  PrometheusText header;
-  header.family(name, help, type);
-  page += header.text();
-  page += samples.text();
+// The canonical metric's value as the family shows it now, if it does.
+std::optional<double> shown_value(const CanonicalFamily& family, const DeviceView& device, UtcMillis now) {
+  const auto it = device.state.metrics.find(family.metric);
+  if (it == device.state.metrics.end() || !it->second.canonical) return std::nullopt;
+  const LatestValue& v = it->second;
+  if (family.shown == Shown::whenever_known) return v.exposed;
+  if (!device.online || !v.fresh(now)) return std::nullopt;
+  return v.value;
+}
+
+void write_device_families(PrometheusText& page, const std::vector<DeviceView>& devices) {
+  write_family(page, "sunkeep_device_info", "A device sunkeep knows, with its model, firmware and parent.",
+               MetricType::gauge, devices, [&](const DeviceView& d) {
+                 const DeviceState& s = d.state;
+                 page.sample("sunkeep_device_info",
+                             {d.labels[0], d.labels[1], {"model", s.model.value_or("")},
+                              {"firmware", s.firmware.value_or("")}, {"parent", s.parent.value_or("")}},
+                             std::int64_t{1});
+               });
+  write_family(page, "sunkeep_device_up", "1 while the device is online (as the API's online).", MetricType::gauge,
+               devices, [&](const DeviceView& d) { page.sample("sunkeep_device_up", d.labels, std::int64_t{d.online}); });
+  write_family(page, "sunkeep_device_last_seen_timestamp_seconds", "When data last arrived from the device.",
+               MetricType::gauge, devices, [&](const DeviceView& d) {
+                 page.sample("sunkeep_device_last_seen_timestamp_seconds", d.labels,
+                             static_cast<double>(d.state.last_seen) / 1000.0);
+               });
+  write_family(page, "sunkeep_device_clock_offset_seconds", "The device clock minus the server clock.",
+               MetricType::gauge, devices, [&](const DeviceView& d) {
+                 if (!d.state.clock_offset_ms) return;
+                 page.sample("sunkeep_device_clock_offset_seconds", d.labels,
+                             static_cast<double>(*d.state.clock_offset_ms) / 1000.0);
+               });
+}
+
+void write_canonical_families(PrometheusText& page, const std::vector<DeviceView>& devices, UtcMillis now) {
+  for (const CanonicalFamily& family : canonical_families) {
+    write_family(page, family.family, family.help, family.type, devices, [&](const DeviceView& d) {
+      if (const auto value = shown_value(family, d, now)) page.sample(family.family, d.labels, *value * family.scale);
+    });
+  }
 }
 
 }  // namespace
 
 std::string MetricsPage::metrics_text(UtcMillis now) const {
-  DeviceFamilies families;
-  latest_.visit([&](const DeviceState& d) {
-    add_device(families, d, live_.online(d.vendor, d.serial, d.last_seen, now), now);
+  PrometheusText page;
+  page.reserve(size_hint_.load(std::memory_order_relaxed));
+  latest_.read([&](const LatestValues::Devices& devices) {
+    std::vector<DeviceView> views;
+    views.reserve(devices.size());
+    for (const auto& [id, state] : devices) {
+      views.push_back({state, {{"device", id}, {"vendor", state.vendor}},
+                       live_.online(state.vendor, state.serial, state.last_seen, now)});
+    }
+    write_device_families(page, views);
+    write_canonical_families(page, views, now);
   });
-  std::string page;
-  append_family(page, "sunkeep_device_info", "A device sunkeep knows, with its model, firmware and parent.",
-                MetricType::gauge, families.info);
-  append_family(page, "sunkeep_device_up", "1 while the device is online (as the API's online).", MetricType::gauge,
-                families.up);
-  append_family(page, "sunkeep_device_last_seen_timestamp_seconds", "When data last arrived from the device.",
-                MetricType::gauge, families.last_seen);
-  append_family(page, "sunkeep_device_clock_offset_seconds", "The device clock minus the server clock.",
-                MetricType::gauge, families.clock_offset);
-  for (std::size_t i = 0; i < canonical_families.size(); ++i) {
-    const CanonicalFamily& f = canonical_families[i];
-    append_family(page, f.family, f.help, f.type, families.canonical[i]);
-  }
-  PrometheusText server;
-  registry_.write(server);
-  page += server.text();
-  return page;
+  registry_.write(page);
+  size_hint_.store(page.mark() + page.mark() / 8, std::memory_order_relaxed);
+  return page.take();
 }
 
 }  // namespace sunkeep::server

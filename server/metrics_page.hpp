@@ -7,6 +7,9 @@
 #include "common/metrics.hpp"
 #include "server/latest_values.hpp"
 
+#include <atomic>
+#include <cstddef>
+
 namespace sunkeep::server {
 
 class MetricsPage final : public api::MetricsSource {
@@ -20,6 +23,8 @@ class MetricsPage final : public api::MetricsSource {
   const metrics::Registry& registry_;
   const LatestValues& latest_;
   const api::LiveStatus& live_;
+  // The last page's size and some: the next page is rendered into one allocation.
+  mutable std::atomic<std::size_t> size_hint_{64 * 1024};
 };
 
 }  // namespace sunkeep::server
