@@ -80,8 +80,8 @@ void drain(storage::Connection& db, storage::Store& store) {
   db.exec("COMMIT");
 }
 
-// Writes `frames` in transactions of `batch`, draining samples every `drain_every` records (the
-// server drains every 10 s: 100,000 records is 10 s at the 10,000 records/s these runs reach).
+// Writes `frames` in transactions of `batch`, draining samples every `drain_every` records, as the
+// server's writer drains its sample batches now and then (WriterTuning::drain_interval).
 void in_transactions(storage::Connection& db, storage::Store& store, int frames, int batch,
                      const std::function<void(int)>& write) {
   constexpr int drain_every = 100'000;

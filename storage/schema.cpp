@@ -238,8 +238,8 @@ void configure_durable(Connection& db) {
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = OFF");
-  // Thousands of devices insert into many b-tree pages at once; with SQLite's default 2 MB cache
-  // the writer spent most of its time re-reading pages from the OS (measured, docs/benchmarks.md).
+  // Thousands of devices insert into many b-tree pages at once, more than SQLite's default 2 MB
+  // cache holds, so the writer would re-read pages from the OS (docs/benchmarks.md, Design decisions).
   db.exec("PRAGMA cache_size = -65536");
 }
 

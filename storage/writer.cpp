@@ -359,8 +359,8 @@ void Writer::checkpoint_pass() {
   // PASSIVE copies what it can without waiting for the writer or readers; BUSY (another
   // checkpoint running) is fine. Commits go on meanwhile, and the pages they add are what the
   // writer's restart_wal copies itself. So before a restart, passes follow each other until one
-  // is short: then only the commits of that short pass are left for the writer (at 1,000 devices
-  // × 1/s its copy took a median of 13 ms after a single pass, 4 ms after these; measured).
+  // is short: then only the commits of that short pass are left for the writer, whose copy holds
+  // the group commits (docs/benchmarks.md, Design decisions).
   constexpr int max_passes = 8;
   for (int pass = 0; pass < max_passes; ++pass) {
     const auto start = std::chrono::steady_clock::now();
@@ -499,9 +499,8 @@ std::chrono::steady_clock::time_point Writer::upkeep(std::chrono::steady_clock::
     const auto done = std::chrono::steady_clock::now();
     // A backlog (hours of a large fleet, a Resume backfill) is worked off in passes that leave
     // the writer to group commits nine times as long as each pass took, so acks never queue
-    // behind pass after pass (measured with 1,000 devices × 1/s on an archive backlog: p99
-    // 105 ms back to back, 90 ms at a third of the time, no change from no backlog at a tenth;
-    // a tenth still packs three times what that fleet produces, docs/benchmarks.md).
+    // behind pass after pass, while a tenth of the writer's time still packs faster than a fleet
+    // fills hours (docs/benchmarks.md, Design decisions).
     next_compaction_ = backlog ? done + 9 * (done - now) : now + tuning_.compaction_interval;
     for (const auto* backoff : {&compaction_backoff_, &packing_backoff_}) {
       if (backoff->failing()) next_compaction_ = std::max(next_compaction_, backoff->retry_at());

@@ -109,25 +109,21 @@ struct WriterTuning {
   std::size_t drain_threshold = 1'000'000;
   std::size_t drain_slice_points = 2'000;
   // After each step the drain pauses this many times as long as the step took, so that it takes
-  // at most a quarter of the writer's time, unless it falls behind (drain_behind). Draining a
-  // million points back to back held 1,000 devices' acks at a per-second p99 of 42-123 ms
-  // (median 68) for 4-5 s; paced, 15-92 ms (median 32) for 9-10 s (measured).
+  // at most a quarter of the writer's time and acks do not queue behind slice after slice, unless
+  // it falls behind (drain_behind): see docs/benchmarks.md, Design decisions.
   int drain_pause_factor = 3;
-  // The drained batches are then deleted this many a step, likewise (a minute of
-  // a fleet's batches in one DELETE held acks for 110 ms: 48,000 batches, measured).
+  // The drained batches are then deleted this many a step, likewise: a minute of a fleet's
+  // batches in one DELETE would hold the acks behind it (docs/benchmarks.md, Design decisions).
   std::size_t batch_delete_step = 2'000;
   // The checkpoint thread copies the log into the database file this often. Each pass ends with
-  // an fsync of the file, and the bigger its burst of writes, the longer the writer's COMMITs wait
-  // behind it on the disk: at 1,000 devices × 1/s over 75 s the ack p99 was 28-31 ms at 1 s,
-  // 22-25 ms at 200 ms, 14-18 at 100, 10-12 at 50, 8.5-8.9 at 20 and 7.7-9.4 at 10 (measured),
-  // with the same throughput in a closed loop.
+  // an fsync of the file, and the bigger its burst of writes, the longer the log's syncs wait
+  // behind it on the disk; shorter intervals gain nothing more (docs/benchmarks.md, Design decisions).
   std::chrono::milliseconds checkpoint_interval{20};
   // Closed hours of samples, frames and record keys are packed this often (Writer::compact).
   std::chrono::milliseconds compaction_interval{30'000};
   // Once the log holds this much, the writer, right after a pass of the checkpoint thread, copies
-  // the pages of the few commits since (truncating a 64 MB log instead held commits ~100 ms every
-  // 3 s at 1,000 devices × 1/s), so that its next commit writes the log from the beginning again
-  // instead of growing it.
+  // the pages of the few commits since, so that its next commit writes the log from the beginning
+  // again instead of growing it until a blocking truncation (docs/benchmarks.md, Design decisions).
   std::uintmax_t wal_restart_bytes = 16ULL << 20;
   // Before such a restart the checkpoint thread passes again until a pass takes no longer than
   // this, so that the writer is left only that pass's commits to copy.
@@ -219,8 +215,7 @@ class Writer {
     std::chrono::steady_clock::time_point queued{};
   };
   // The writer frees nothing that a session's thread allocated: glibc's free() of another
-  // thread's memory takes that thread's arena lock, and under load the writer waited on it about
-  // 120 times a second (measured with sched_switch call graphs).
+  // thread's memory takes that thread's arena lock, on which the writer would wait under load.
   static void complete(Pending&& pending);
 
   void enqueue(Job job, std::unique_ptr<CompletionBase> completion);
