@@ -6,12 +6,13 @@ namespace sunkeep::server {
 namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 
-std::string peer_text(const asio::ip::tcp::socket& socket, std::string& host) {
+PeerName peer_name(const asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
-  if (ec) return host = "unknown";
-  host = remote.address().to_string();
-  return (remote.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(remote.port());
+  if (ec) return {"unknown", "unknown"};
+  std::string host = remote.address().to_string();
+  std::string text = (remote.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(remote.port());
+  return {std::move(text), std::move(host)};
 }
 
 void close_socket(asio::ip::tcp::socket& socket) {

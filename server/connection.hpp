@@ -21,8 +21,14 @@ inline constexpr auto tuple_awaitable = boost::asio::as_tuple(boost::asio::use_a
 
 enum class WriteResult { written, timed_out, failed };
 
-// "address:port" of the peer ("[v6]:port"), and the bare address in `host`.
-std::string peer_text(const boost::asio::ip::tcp::socket& socket, std::string& host);
+// Who is at the other end: "address:port" ("[v6]:port") for logs and the archive, and the bare
+// address that connection caps and refusals are counted by ("unknown" for both when the socket
+// has no peer any more).
+struct PeerName {
+  std::string text;
+  std::string host;
+};
+PeerName peer_name(const boost::asio::ip::tcp::socket& socket);
 
 // Shuts the socket down and closes it; errors are irrelevant at that point.
 void close_socket(boost::asio::ip::tcp::socket& socket);

@@ -63,9 +63,7 @@ asio::awaitable<void> Listener::accept_loop(OnAccept on_accept) {
       continue;
     }
     tcp::socket socket = std::move(std::get<1>(accepted));
-    std::string host;
-    peer_text(socket, host);
-    auto slot = limiter_->admit(host);
+    auto slot = limiter_->admit(peer_name(socket).host);
     if (!slot) {
       close_socket(socket);  // beyond a cap: closed at once
       continue;

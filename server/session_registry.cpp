@@ -1,18 +1,10 @@
-// The open device connections and the serial each speaks for.
+// Which device connection speaks for which serial.
 #include "server/session_registry.hpp"
-
-#include <vector>
 
 namespace sunkeep::server {
 
-void SessionRegistry::track(const std::shared_ptr<Closable>& session) {
+void SessionRegistry::unbind(const Closable* session, std::initializer_list<std::string> keys) {
   std::lock_guard lock(mutex_);
-  open_[session.get()] = session;
-}
-
-void SessionRegistry::untrack(const Closable* session, std::initializer_list<std::string> keys) {
-  std::lock_guard lock(mutex_);
-  open_.erase(session);
   for (const auto& key : keys) {
     if (key.empty()) continue;
     const auto it = by_serial_.find(key);
@@ -33,17 +25,6 @@ bool SessionRegistry::bind(const std::string& key, const std::shared_ptr<Closabl
   }
   if (older && older != session) older->close_from_elsewhere();
   return true;
-}
-
-void SessionRegistry::close_all() {
-  std::vector<std::shared_ptr<Closable>> live;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [key, weak] : open_) {
-      if (auto s = weak.lock()) live.push_back(std::move(s));
-    }
-  }
-  for (auto& s : live) s->close_from_elsewhere();
 }
 
 bool SessionRegistry::bound(const std::string& serial) const {

@@ -1,6 +1,6 @@
-// The open device connections: all of them (so shutdown can close each), and which one speaks
-// for which serial (so a new connection for a serial closes a half-open older one,
-// as a vendor's spec may require). Thread-safe.
+// Which device connection speaks for which serial (or other identity, such as a peer address),
+// so that a new connection for a serial closes a half-open older one, as a vendor's spec may
+// require. Shutdown closes connections by cancelling their tasks (task_group.hpp). Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -22,21 +22,17 @@ class SessionRegistry {
     [[nodiscard]] virtual int priority() const { return 0; }
   };
 
-  void track(const std::shared_ptr<Closable>& session);
-  // Forgets the session, and each of `keys` ("" entries ignored) still bound to it.
-  void untrack(const Closable* session, std::initializer_list<std::string> keys);
+  // Forgets each of `keys` ("" entries ignored) still bound to `session`.
+  void unbind(const Closable* session, std::initializer_list<std::string> keys);
   // Binds `key` (a serial, or another identity such as a peer address) to `session`. An older
   // live session for the same key is asked to close, unless its priority is higher: then the
   // binding stays with it and this returns false (the caller should close `session`).
   bool bind(const std::string& key, const std::shared_ptr<Closable>& session);
-  // Asks every open session to close (shutdown).
-  void close_all();
   // Whether a live connection currently speaks for `serial`.
   [[nodiscard]] bool bound(const std::string& serial) const;
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<const Closable*, std::weak_ptr<Closable>> open_;
   std::unordered_map<std::string, std::weak_ptr<Closable>> by_serial_;
 };
 

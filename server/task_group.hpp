@@ -53,4 +53,16 @@ class TaskGroup {
   bool closing_ = false;
 };
 
+// Runs `session->run()` as a task of `tasks` on the session's executor; the session and `slot`
+// (its place under a listener's caps) live until run() has returned.
+template <class Session>
+void spawn_session(TaskGroup& tasks, std::shared_ptr<Session> session, std::shared_ptr<const void> slot,
+                   std::string what) {
+  auto run = [](std::shared_ptr<Session> self, std::shared_ptr<const void> /*held*/) -> boost::asio::awaitable<void> {
+    co_await self->run();
+  };
+  const auto executor = session->executor();
+  tasks.spawn(executor, run(std::move(session), std::move(slot)), std::move(what));
+}
+
 }  // namespace sunkeep::server

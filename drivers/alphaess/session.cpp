@@ -22,7 +22,6 @@ using asio::awaitable;
 using asio::use_awaitable;
 using server::close_socket;
 using server::now_ms;
-using server::peer_text;
 using server::tuple_awaitable;
 using server::write_within;
 using server::WriteResult;
@@ -63,16 +62,14 @@ AlphaEssSession::AlphaEssSession(asio::ip::tcp::socket socket, AlphaEssShared& s
       decoder_(shared.config.max_frame),
       idle_timer_(socket_.get_executor()),
       write_timer_(socket_.get_executor()) {
-  peer_ = peer_text(socket_, peer_host_);
+  server::PeerName peer = server::peer_name(socket_);
+  peer_ = std::move(peer.text);
+  peer_host_ = std::move(peer.host);
 }
 
 void AlphaEssSession::start(const std::shared_ptr<AlphaEssSession>& session, server::TaskGroup& tasks,
                             std::shared_ptr<const void> slot) {
-  session->shared_.registry.track(session);
-  auto run = [](std::shared_ptr<AlphaEssSession> self, std::shared_ptr<const void> /*held*/) -> awaitable<void> {
-    co_await self->run();
-  };
-  tasks.spawn(session->executor(), run(session, std::move(slot)), "alphaess " + session->who());
+  server::spawn_session(tasks, session, std::move(slot), "alphaess " + session->who());
 }
 
 void AlphaEssSession::close_from_elsewhere() {
@@ -112,7 +109,7 @@ awaitable<void> AlphaEssSession::run() {
   if (outstanding_command_) {
     spdlog::warn("alphaess {}: Resume {} was never answered before the connection closed", who(), *outstanding_command_);
   }
-  shared_.registry.untrack(this, {serial_});
+  shared_.registry.unbind(this, {serial_});
   spdlog::debug("alphaess {}: connection closed", who());
 }
 

@@ -84,15 +84,14 @@ SermatecSession::SermatecSession(asio::ip::tcp::socket socket, SermatecShared& s
       shared_(shared),
       origin_(origin),
       poller_(settings_of(shared), Clock::now()) {
-  peer_ = server::peer_text(transport_.socket(), peer_host_);
+  server::PeerName peer = server::peer_name(transport_.socket());
+  peer_ = std::move(peer.text);
+  peer_host_ = std::move(peer.host);
 }
 
 void SermatecSession::start(const std::shared_ptr<SermatecSession>& session, server::TaskGroup& tasks,
                             std::shared_ptr<const void> slot) {
-  auto run = [](std::shared_ptr<SermatecSession> self, std::shared_ptr<const void> /*held*/) -> awaitable<void> {
-    co_await self->run();
-  };
-  tasks.spawn(session->executor(), run(session, std::move(slot)), "sermatec " + session->who());
+  server::spawn_session(tasks, session, std::move(slot), "sermatec " + session->who());
 }
 
 void SermatecSession::close_from_elsewhere() {
@@ -105,7 +104,6 @@ std::string SermatecSession::who() const {
 }
 
 awaitable<bool> SermatecSession::run() {
-  shared_.registry.track(shared_from_this());
   const std::string ip_key = origin_ == SermatecOrigin::cloud ? "ip:" + peer_host_ : "";
   if (!ip_key.empty()) shared_.registry.bind(ip_key, shared_from_this());  // S3: a reconnect replaces the old link
   spdlog::info("sermatec {}: connected", who());
@@ -113,7 +111,7 @@ awaitable<bool> SermatecSession::run() {
   const PollEnd end = co_await server::run_poll_session(poller_, transport_, handler);
   log_end(end);
   transport_.close();
-  shared_.registry.untrack(this, {ip_key, serial_.empty() ? "" : "serial:" + serial_});
+  shared_.registry.unbind(this, {ip_key, serial_.empty() ? "" : "serial:" + serial_});
   spdlog::info("sermatec {}: connection closed", who());
   co_return identified_once_;
 }
@@ -179,8 +177,7 @@ awaitable<void> SermatecSession::bind(const sermatec::Identified& identified) {
 
 void SermatecSession::unbind(const sermatec::SerialChanged& changed) {
   spdlog::warn("sermatec {}: serial changed to {}; identifying afresh", who(), changed.new_serial);
-  shared_.registry.untrack(this, {"serial:" + serial_});
-  shared_.registry.track(shared_from_this());
+  shared_.registry.unbind(this, {"serial:" + serial_});
   serial_.clear();
   device_.reset();
 }
