@@ -70,9 +70,8 @@ template <class Get>
 Reader listen_address(Get get) {
   return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
     if (!n.is_string()) return "must be a \"host:port\" string";
-    std::string error;
-    const auto endpoint = parse_endpoint(*n.value<std::string>(), error);
-    if (!endpoint) return "\"" + *n.value<std::string>() + "\": " + error;
+    const auto endpoint = parse_endpoint(*n.value<std::string>());
+    if (!endpoint) return "\"" + *n.value<std::string>() + "\": " + endpoint.error();
     boost::system::error_code ec;
     boost::asio::ip::make_address(endpoint->host, ec);
     if (ec) return "\"" + endpoint->host + "\" is not an IP address to listen on";

@@ -34,29 +34,25 @@ std::string Endpoint::to_string() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::optional<Endpoint> parse_endpoint(std::string_view text, std::string& error) {
+Parsed<Endpoint> parse_endpoint(std::string_view text) {
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) {
-    error = "expected \"host:port\"";
-    return std::nullopt;
+    return Parsed<Endpoint>::failure("expected \"host:port\"");
   }
   std::string_view host = text.substr(0, colon);
   const std::string_view port_text = text.substr(colon + 1);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   } else if (host.find(':') != std::string_view::npos) {
-    error = "an IPv6 address must be written in brackets, e.g. \"[::]:7777\"";
-    return std::nullopt;
+    return Parsed<Endpoint>::failure("an IPv6 address must be written in brackets, e.g. \"[::]:7777\"");
   }
   if (host.empty()) {
-    error = "missing host before ':'";
-    return std::nullopt;
+    return Parsed<Endpoint>::failure("missing host before ':'");
   }
   unsigned port = 0;
   const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
-    error = "port must be a number from 0 to 65535";
-    return std::nullopt;
+    return Parsed<Endpoint>::failure("port must be a number from 0 to 65535");
   }
   return Endpoint{std::string(host), static_cast<std::uint16_t>(port)};
 }

@@ -1,6 +1,8 @@
 // Parsers for the value syntaxes of the config file: durations and "host:port" addresses.
 #pragma once
 
+#include "common/parsed.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -20,7 +22,7 @@ struct Endpoint {
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
-// "host:port" or "[v6]:port", port 0–65535 (0 = any free port). Sets `error` on failure.
-std::optional<Endpoint> parse_endpoint(std::string_view text, std::string& error);
+// "host:port" or "[v6]:port", port 0–65535 (0 = any free port), or what is wrong with `text`.
+Parsed<Endpoint> parse_endpoint(std::string_view text);
 
 }  // namespace sunkeep::config

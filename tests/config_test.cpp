@@ -171,8 +171,8 @@ TEST_CASE("config: durations and endpoints") {
   CHECK_FALSE(parse_duration("5"));
   CHECK_FALSE(parse_duration("-5s"));
   CHECK_FALSE(parse_duration("5w"));
-  std::string error;
-  CHECK(parse_endpoint("[::]:7777", error) == Endpoint{"::", 7777});
+  CHECK(*parse_endpoint("[::]:7777") == Endpoint{"::", 7777});
   CHECK(Endpoint{"::", 7777}.to_string() == "[::]:7777");
-  CHECK_FALSE(parse_endpoint(":7777", error));
+  CHECK_FALSE(parse_endpoint(":7777"));
+  CHECK(parse_endpoint(":7777").error() == "missing host before ':'");
 }
