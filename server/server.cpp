@@ -42,7 +42,8 @@ Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
       http_counters_(std::make_unique<HttpCounters>(metrics_)),
       http_budget_(std::make_unique<AnswerBudget>(std::uint64_t{config_.http.max_buffered_mb} << 20, metrics_)),
       work_(asio::make_work_guard(io_)) {
-  register_server_metrics();
+  const UtcMillis started = now_ms();
+  register_server_metrics(started);
   writer_ = std::make_unique<storage::Writer>(config_.storage.path, writer_tuning(), &metrics_);
   sinks_ = std::make_unique<SinkHub>(metrics_);
   observations_ = std::make_unique<ObservationCommitter>(*writer_, *sinks_);
@@ -58,9 +59,10 @@ Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
                                                   .max_points = config_.http.max_points,
                                                   .expose_personal_data = config_.http.expose_personal_data,
                                                   .version = SUNKEEP_VERSION,
-                                                  .started = now_ms()},
+                                                  .started = started},
                                     static_cast<const api::LiveStatus&>(*this),
                                     static_cast<const api::HealthStatus&>(*this), metrics_page_.get());
+  // HTTP has one cap for all clients ([http] max_connections), none per host.
   const auto http_limits = config::ConnectionLimits{config_.http.max_connections, config_.http.max_connections};
   http_listener_.emplace(io_, config_.http.listen, "the HTTP API", ConnectionLimiter::create("http", http_limits, &metrics_));
 }
@@ -84,10 +86,10 @@ void Server::save_guard(std::vector<storage::CounterGuardRow> rows) {
   }));
 }
 
-void Server::register_server_metrics() {
+void Server::register_server_metrics(UtcMillis started) {
   metrics_.gauge_reading("sunkeep_build_info", "The running sunkeep's version.", {{"version", SUNKEEP_VERSION}},
                          [] { return 1.0; });
-  const double started_s = static_cast<double>(now_ms()) / 1000.0;
+  const double started_s = static_cast<double>(started) / 1000.0;
   metrics_.gauge_reading("sunkeep_process_start_time_seconds", "When this sunkeep started, in Unix seconds.", {},
                          [started_s] { return started_s; });
 }

@@ -64,7 +64,8 @@ class Server : private api::LiveStatus, private api::HealthStatus {
                                                         bool show_personal) const override;
   [[nodiscard]] std::string storage_status() const override;
   [[nodiscard]] std::vector<storage::RejectionItem> rejections() const override;
-  void register_server_metrics();
+  // Build info and `started` (the process's start, also the API's uptime base).
+  void register_server_metrics(UtcMillis started);
   void load_latest_values();
   // Saves the counter guard's changes through the writer (from the latest-values sink's thread).
   void save_guard(std::vector<storage::CounterGuardRow> rows);

@@ -61,11 +61,8 @@ AlphaEssSession::AlphaEssSession(asio::ip::tcp::socket socket, AlphaEssShared& s
       shared_(shared),
       decoder_(shared.config.max_frame),
       idle_timer_(socket_.get_executor()),
-      write_timer_(socket_.get_executor()) {
-  server::PeerName peer = server::peer_name(socket_);
-  peer_ = std::move(peer.text);
-  peer_host_ = std::move(peer.host);
-}
+      write_timer_(socket_.get_executor()),
+      peer_(server::peer_name(socket_)) {}
 
 void AlphaEssSession::start(const std::shared_ptr<AlphaEssSession>& session, server::TaskGroup& tasks,
                             std::shared_ptr<const void> slot) {
@@ -83,7 +80,9 @@ void AlphaEssSession::close() {
   write_timer_.cancel();
 }
 
-std::string AlphaEssSession::who() const { return peer_ + (serial_.empty() ? "" : " (" + loggable(serial_) + ")"); }
+std::string AlphaEssSession::who() const {
+  return peer_.text + (serial_.empty() ? "" : " (" + loggable(serial_) + ")");
+}
 
 awaitable<void> AlphaEssSession::run() {
   spdlog::debug("alphaess {}: connected", who());
@@ -151,8 +150,8 @@ awaitable<void> AlphaEssSession::reject(const alphaess::Rejection& rejection) {
   const std::string reason = alphaess::to_string(rejection.reason);
   const std::optional<std::string> serial = serial_.empty() ? std::nullopt : std::optional(serial_);
   const UtcMillis when = now_ms();
-  shared_.counters.rejection_summary.note(peer_host_, reason, serial, when);
-  storage::Writer::Job note = [host = peer_host_, reason, serial, when](storage::Store& store) {
+  shared_.counters.rejection_summary.note(peer_.host, reason, serial, when);
+  storage::Writer::Job note = [host = peer_.host, reason, serial, when](storage::Store& store) {
     store.note_rejection(host, reason, serial, when);
   };
   co_await shared_.writer.async_commit(std::move(note), tuple_awaitable);
@@ -173,7 +172,7 @@ awaitable<bool> AlphaEssSession::handle(const alphaess::Frame& frame) {
   const bool binds = bind_serial(message);
   std::optional<alphaess::OutboundFrame> reply;
   if (frame.is_initiating()) reply = alphaess::make_success_ack(frame.command());
-  Observation observation = alphaess::observe({.peer = peer_,
+  Observation observation = alphaess::observe({.peer = peer_.text,
                                                .received = now_ms(),
                                                .frame = frame,
                                                .message = message,
@@ -214,7 +213,7 @@ awaitable<bool> AlphaEssSession::handle(const alphaess::Frame& frame) {
 void AlphaEssSession::report(const alphaess::Frame& frame, const alphaess::Message& message,
                              const storage::IngestResult& result) {
   auto& counters = shared_.counters;
-  const std::string device_key = serial_.empty() ? peer_host_ : serial_;
+  const std::string device_key = serial_.empty() ? peer_.host : serial_;
   const std::string command = std::to_string(frame.command());
   if (const auto* failure = std::get_if<alphaess::DecodeFailure>(&message)) {
     ++counters.decode_errors;
@@ -274,7 +273,7 @@ awaitable<bool> AlphaEssSession::maybe_backfill() {
                                         .gap_minutes = gap_ms / 60'000};
   const alphaess::OutboundFrame resume = alphaess::make_resume(request);
   const std::string cmd_index = std::to_string(request.cmd_index);
-  Observation command = alphaess::observe_command_sent(serial_, peer_, now, resume.bytes(), cmd_index, "Resume");
+  Observation command = alphaess::observe_command_sent(serial_, peer_.text, now, resume.bytes(), cmd_index, "Resume");
   const server::Committed recorded = co_await shared_.observations.commit(std::move(command));
   if (recorded.error) {
     spdlog::error("alphaess {}: Resume not recorded ({}); not sent", who(), recorded.error.message());

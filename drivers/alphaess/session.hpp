@@ -8,6 +8,7 @@
 #include "protocol/alphaess/encoder.hpp"
 #include "protocol/alphaess/frame_decoder.hpp"
 #include "protocol/alphaess/messages.hpp"
+#include "server/connection.hpp"
 #include "server/log_once.hpp"
 #include "server/observations.hpp"
 #include "server/session_registry.hpp"
@@ -81,8 +82,7 @@ class AlphaEssSession final : public SessionRegistry::Closable,
   boost::asio::steady_timer idle_timer_;
   boost::asio::steady_timer write_timer_;
   std::array<std::uint8_t, read_chunk> read_buffer_{};
-  std::string peer_;
-  std::string peer_host_;
+  server::PeerName peer_;  // "address:port" for logs and the archive, the bare address for keys
   std::string serial_;
   std::optional<storage::DeviceId> device_;
   std::optional<storage::LatestRecord> history_before_;

@@ -83,11 +83,8 @@ SermatecSession::SermatecSession(asio::ip::tcp::socket socket, SermatecShared& s
     : transport_(std::move(socket), write_timeout),
       shared_(shared),
       origin_(origin),
-      poller_(settings_of(shared), Clock::now()) {
-  server::PeerName peer = server::peer_name(transport_.socket());
-  peer_ = std::move(peer.text);
-  peer_host_ = std::move(peer.host);
-}
+      poller_(settings_of(shared), Clock::now()),
+      peer_(server::peer_name(transport_.socket())) {}
 
 void SermatecSession::start(const std::shared_ptr<SermatecSession>& session, server::TaskGroup& tasks,
                             std::shared_ptr<const void> slot) {
@@ -100,11 +97,11 @@ void SermatecSession::close_from_elsewhere() {
 
 std::string SermatecSession::who() const {
   const char* path = origin_ == SermatecOrigin::cloud ? "cloud" : "local";
-  return std::string(path) + " " + peer_ + (serial_.empty() ? "" : " (" + serial_ + ")");
+  return std::string(path) + " " + peer_.text + (serial_.empty() ? "" : " (" + serial_ + ")");
 }
 
 awaitable<bool> SermatecSession::run() {
-  const std::string ip_key = origin_ == SermatecOrigin::cloud ? "ip:" + peer_host_ : "";
+  const std::string ip_key = origin_ == SermatecOrigin::cloud ? "ip:" + peer_.host : "";
   if (!ip_key.empty()) shared_.registry.bind(ip_key, shared_from_this());  // S3: a reconnect replaces the old link
   spdlog::info("sermatec {}: connected", who());
   auto handler = [this](sermatec::PollerEvent&& event) { return on_event(std::move(event)); };
@@ -160,7 +157,7 @@ awaitable<void> SermatecSession::bind(const sermatec::Identified& identified) {
   }
   serial_ = id.serial;
   ++shared_.counters.identified;
-  Observation identity = sermatec::observe_identity(id, peer_, now_ms());
+  Observation identity = sermatec::observe_identity(id, peer_.text, now_ms());
   const server::Committed committed = co_await shared_.observations.commit(std::move(identity));
   if (committed.error) {
     ++shared_.counters.commit_failures;
@@ -193,13 +190,13 @@ awaitable<void> SermatecSession::archive(Received&& received) {
                                                .outgoing = received.outgoing,
                                                .time = received.time,
                                                .serial = identity->serial,
-                                               .peer = peer_,
+                                               .peer = peer_.text,
                                                .definitions = *poller_.definitions(),
                                                .battery_brand = identity->battery_brand,
                                                .poll_interval_ms = shared_.config.poll_interval.count()},
                                               answers_, notes);
   for (const auto& note : notes) {
-    if (shared_.log_once.first("sermatec-note:" + peer_ + ":" + note)) spdlog::warn("sermatec {}: {}", who(), note);
+    if (shared_.log_once.first("sermatec-note:" + peer_.text + ":" + note)) spdlog::warn("sermatec {}: {}", who(), note);
   }
   const server::Committed committed = co_await shared_.observations.commit(std::move(observation));
   if (committed.error) {
@@ -210,7 +207,7 @@ awaitable<void> SermatecSession::archive(Received&& received) {
 
 void SermatecSession::note_junk(const sermatec::JunkSkipped& junk) {
   shared_.counters.junk_bytes += junk.count;
-  if (shared_.log_once.first("sermatec-junk:" + peer_)) {
+  if (shared_.log_once.first("sermatec-junk:" + peer_.text)) {
     // The poller leaves first_bytes empty when B1 is asked: junk may be a B1 answer that lost its frame.
     spdlog::warn("sermatec {}: {} bytes that are not a frame skipped{}{}", who(), junk.count,
                  junk.first_bytes.empty() ? "" : ": ", to_hex(junk.first_bytes));

@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "protocol/sermatec/observation.hpp"
 #include "protocol/sermatec/poller.hpp"
+#include "server/connection.hpp"
 #include "server/log_once.hpp"
 #include "server/observations.hpp"
 #include "server/poll_session.hpp"
@@ -29,11 +30,11 @@ namespace sunkeep::drivers {
 using server::LogOnce;
 using server::SessionRegistry;
 
-// The spec's constants; tests shorten them.
+// The spec's constants; tests shorten them. The poller's are its own defaults.
 struct SermatecTiming {
-  std::chrono::milliseconds answer_timeout{5000};
-  std::chrono::milliseconds identity_refresh{60LL * 60 * 1000};
-  std::chrono::milliseconds min_idle{5LL * 60 * 1000};  // idle limit: max(this, 3 × poll interval)
+  std::chrono::milliseconds answer_timeout = sermatec::PollerSettings{}.answer_timeout;
+  std::chrono::milliseconds identity_refresh = sermatec::PollerSettings{}.identity_refresh;
+  std::chrono::milliseconds min_idle = sermatec::PollerSettings{}.min_idle;  // idle limit: max(this, 3 × poll interval)
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds backoff_first{1000};
   std::chrono::milliseconds backoff_max{60000};
@@ -113,8 +114,7 @@ class SermatecSession final : public SessionRegistry::Closable,
   SermatecShared& shared_;
   SermatecOrigin origin_;
   sermatec::Poller poller_;
-  std::string peer_;
-  std::string peer_host_;
+  server::PeerName peer_;  // "address:port" for logs and the archive, the bare address for keys
   std::string serial_;                       // bound in the registry as "serial:<serial>"
   std::optional<storage::DeviceId> device_;  // once the identity is stored
   std::vector<Received> pending_;            // frames before that, archived once it is
