@@ -37,7 +37,7 @@ inline constexpr int rc4 = 4;
 // A frame as it goes into the raw archive (secrets already removed).
 struct RawFrame {
   FrameDirection direction = FrameDirection::from_device;
-  int command = 0;  // what interfaces.md §3 `frames` shows as `command`
+  std::int64_t command = 0;  // what interfaces.md §3 `frames` shows as `command` (SMA's are 32-bit words)
   std::vector<std::uint8_t> bytes;
   int flags = 0;  // frame_flag bits
 };

@@ -159,7 +159,7 @@ PackStep ArchivePacker::build_block(const Group& device, UtcMillis hour) {
   while (building_->raw_bytes < block_raw_limit && frames_of_hour_.step()) {
     PackedFrame f{.id = frames_of_hour_.int64(0), .peer = frames_of_hour_.text(1),
                   .received = frames_of_hour_.int64(2), .direction = static_cast<int>(frames_of_hour_.int64(3)),
-                  .command = static_cast<int>(frames_of_hour_.int64(4)), .flags = static_cast<int>(frames_of_hour_.int64(6)),
+                  .command = frames_of_hour_.int64(4), .flags = static_cast<int>(frames_of_hour_.int64(6)),
                   .raw = frames_of_hour_.blob(5)};
     building_->raw_bytes += f.raw.size();
     frames.push_back(std::move(f));

@@ -85,6 +85,14 @@ std::optional<std::vector<PackedFrame>> parse_columns(std::span<const std::uint8
       return delta && ((f.*field = running = wrapping_add(running, unzigzag(*delta))), true);
     };
   };
+  const auto counts = [&in](std::int64_t PackedFrame::*field) {
+    return [&in, field](PackedFrame& f) {
+      const auto v = in.varint();
+      if (!v || *v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
+      f.*field = static_cast<std::int64_t>(*v);
+      return true;
+    };
+  };
   const auto small_ints = [&in](int PackedFrame::*field) {
     return [&in, field](PackedFrame& f) {
       const auto v = small_int(in.varint());
@@ -99,7 +107,7 @@ std::optional<std::vector<PackedFrame>> parse_columns(std::span<const std::uint8
         return true;
       }) &&
       read_column(frames, deltas(&PackedFrame::id)) && read_column(frames, deltas(&PackedFrame::received)) &&
-      read_column(frames, small_ints(&PackedFrame::direction)) && read_column(frames, small_ints(&PackedFrame::command)) &&
+      read_column(frames, small_ints(&PackedFrame::direction)) && read_column(frames, counts(&PackedFrame::command)) &&
       read_column(frames, small_ints(&PackedFrame::flags)) &&
       read_column(frames, [&](PackedFrame& f) {
         const auto length = in.varint();

@@ -28,7 +28,7 @@ struct PackedFrame {
   std::string peer;
   UtcMillis received = 0;
   int direction = 0;  // Direction: 0 from the device, 1 to the device
-  int command = 0;
+  std::int64_t command = 0;  // non-negative
   int flags = 0;  // frame_flag bits
   std::vector<std::uint8_t> raw;
 

@@ -260,7 +260,7 @@ std::vector<FrameItem> HistoryReader::frames(std::int64_t device, TimeRange rang
       "AND received_ms < ?3 ORDER BY received_ms DESC, id DESC LIMIT ?4");
   rows.bind(1, device).bind(2, std::int64_t{range.from}).bind(3, std::int64_t{range.to}).bind(4, limit);
   while (rows.step()) {
-    found.push_back({rows.int64(0), {rows.int64(1), rows.int64(2) != 0, static_cast<int>(rows.int64(3)), rows.blob(4)}});
+    found.push_back({rows.int64(0), {rows.int64(1), rows.int64(2) != 0, rows.int64(3), rows.blob(4)}});
   }
   // A block holds one UTC hour, so only blocks starting in the hour before `from` or later can
   // overlap; newest first, stopping once `limit` frames newer than the next block are found.
@@ -290,6 +290,13 @@ std::vector<RejectionItem> HistoryReader::rejections() {
   std::vector<RejectionItem> out;
   while (s.step()) out.push_back({s.text(0), s.text(1), optional_text(s, 2), s.int64(3), s.int64(4)});
   return out;
+}
+
+std::optional<std::string> HistoryReader::setting(const std::string& key) {
+  auto s = db_.prepare("SELECT value FROM setting WHERE key = ?1");
+  s.bind(1, key);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
 }
 
 std::vector<CounterGuardRow> HistoryReader::counter_guards() {

@@ -52,7 +52,7 @@ struct EventItem {
 struct FrameItem {
   UtcMillis time = 0;
   bool outgoing = false;
-  int command = 0;
+  std::int64_t command = 0;
   std::vector<std::uint8_t> raw;
 };
 
@@ -97,6 +97,8 @@ class HistoryReader {
   std::vector<FrameItem> frames(std::int64_t device, TimeRange range, std::int64_t limit);
   std::vector<RejectionItem> rejections();
   std::vector<CounterGuardRow> counter_guards();
+  // A value saved with Store::save_setting, if any.
+  std::optional<std::string> setting(const std::string& key);
 
  private:
   // Unpacked points of `series` in `range`: `sample` rows and the recent overlay, by time.

@@ -1,6 +1,8 @@
 // Storing one observation.
 #include "storage/ingest.hpp"
 
+#include <algorithm>
+
 namespace sunkeep::storage {
 
 namespace {
@@ -103,13 +105,21 @@ std::optional<LatestRecord> newest_record(Store& store, DeviceId device, const s
   return store.latest_record(device, kinds);
 }
 
+// Whether the observation holds anything the device sent (not only what sunkeep sent it).
+bool heard_from_device(const Observation& seen) {
+  return !seen.readings.empty() || !seen.records.empty() ||
+         std::any_of(seen.frames.begin(), seen.frames.end(),
+                     [](const RawFrame& f) { return f.direction == FrameDirection::from_device; });
+}
+
 }  // namespace
 
 IngestResult ingest(Store& store, Observation& observation) {
   IngestResult result;
   Context c{store, observation, result};
   if (!observation.serial.empty()) {
-    result.device = store.upsert_device(observation.vendor, observation.serial, observation.received, observation.peer);
+    result.device = store.upsert_device(observation.vendor, observation.serial, observation.received, observation.peer,
+                                        heard_from_device(observation));
     result.history_before = newest_record(store, *result.device, observation.history_kinds);
   }
   archive_frames(c);

@@ -208,8 +208,16 @@ CREATE TABLE counter_guard (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<const char*, 8> migrations{migration_1, migration_2, migration_3, migration_4,
-                                                migration_5, migration_6, migration_7, migration_8};
+// Values the server keeps for itself across restarts (e.g. a poller's own bus serial), by key.
+constexpr const char* migration_9 = R"sql(
+CREATE TABLE setting (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<const char*, 9> migrations{migration_1, migration_2, migration_3, migration_4, migration_5,
+                                                migration_6, migration_7, migration_8, migration_9};
 
 }  // namespace
 

@@ -88,7 +88,7 @@ Store::Store(Connection& db, RecentSamples* recent)
       packer_(db, packed_records_) {}
 
 DeviceId Store::upsert_device(const std::string& vendor, const std::string& serial, UtcMillis seen,
-                              const std::string& peer) {
+                              const std::string& peer, bool heard) {
   const auto key = std::make_pair(vendor, serial);
   auto it = device_cache_.find(key);
   DeviceId id = 0;
@@ -106,6 +106,7 @@ DeviceId Store::upsert_device(const std::string& vendor, const std::string& seri
     }
     device_cache_.emplace(key, id);
   }
+  if (!heard) return id;
   Seen& latest = unsaved_seen_[id];
   if (seen >= latest.when) latest = {seen, peer};
   return id;
@@ -470,6 +471,10 @@ void Store::save_counter_guard(const std::string& vendor, const std::string& ser
     save_guard_.bind_null(5);
   }
   save_guard_.run();
+}
+
+void Store::save_setting(const std::string& key, const std::string& value) {
+  db_.prepare("INSERT OR REPLACE INTO setting (key, value) VALUES (?1, ?2)").bind(1, key).bind(2, value).run();
 }
 
 void Store::write_block(std::int64_t series, std::int64_t start, std::vector<Point> rows) {

@@ -38,7 +38,7 @@ struct ArchivedFrame {
   std::string peer;
   UtcMillis received = 0;
   Direction direction = Direction::from_device;
-  int command = 0;
+  std::int64_t command = 0;
   std::span<const std::uint8_t> raw;
   int flags = 0;  // frame_flag bits
 };
@@ -82,8 +82,10 @@ class Store {
   // them over; without, samples only reach readers through move_batches_to_samples().
   explicit Store(Connection& db, RecentSamples* recent = nullptr);
 
+  // The device's id, adding it when new. `heard`: something came from the device at `seen`, which
+  // makes it its last_seen (and `peer` its peer); what sunkeep only sent it does not.
   DeviceId upsert_device(const std::string& vendor, const std::string& serial, UtcMillis seen,
-                         const std::string& peer);
+                         const std::string& peer, bool heard = true);
   void set_device_info(DeviceId device, const std::optional<std::string>& model,
                        const std::optional<std::string>& firmware);
 
@@ -123,6 +125,9 @@ class Store {
   // Saves the counter guard's state of a device's lifetime counter (mqtt.md §3.3).
   void save_counter_guard(const std::string& vendor, const std::string& serial, const std::string& metric,
                           double exposed, std::optional<UtcMillis> below_since);
+
+  // Keeps a value of the server's own under `key` (table `setting`), replacing the last.
+  void save_setting(const std::string& key, const std::string& value);
 
   // One writer job inside the transaction: a savepoint, released when the job is done or rolled
   // back when it failed, with the job's pending samples and clock samples (other jobs' unsaved
