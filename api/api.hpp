@@ -44,9 +44,10 @@ class LiveStatus {
                                                                 bool /*show_personal*/) const {
     return {raw.begin(), raw.end()};
   }
-  // interfaces.md §3 `online`: a connection open now, or data within 3 × the expected interval.
-  [[nodiscard]] bool online(const std::string& vendor, const std::string& serial, UtcMillis last_seen,
-                            UtcMillis now) const {
+  // interfaces.md §3 `online`: by default a connection open now, or data within 3 × the expected
+  // interval; the server asks the vendor's driver.
+  [[nodiscard]] virtual bool online(const std::string& vendor, const std::string& serial, UtcMillis last_seen,
+                                    UtcMillis now) const {
     return now - last_seen <= 3 * expected_interval_ms(vendor) || connected(vendor, serial);
   }
 };

@@ -9,6 +9,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <string>
@@ -55,12 +56,24 @@ Reader text(Get get) {
 }
 
 template <class Get>
+Reader non_empty_text(Get get) {
+  return [get](const toml::node& n, Config& c) -> std::optional<std::string> {
+    if (!n.is_string() || n.value<std::string>()->empty()) return "must be a non-empty string";
+    get(c) = *n.value<std::string>();
+    return std::nullopt;
+  };
+}
+
+template <class Get>
 Reader duration(Get get, milliseconds minimum = milliseconds(1)) {
   return [get, minimum](const toml::node& n, Config& c) -> std::optional<std::string> {
     if (!n.is_string()) return "must be a duration string such as \"30s\", \"5m\", \"2h\" or \"7d\"";
     const auto d = parse_duration(*n.value<std::string>());
     if (!d || d->count() <= 0) return "\"" + *n.value<std::string>() + "\" is not a duration (use e.g. \"30s\", \"5m\", \"2h\", \"7d\")";
-    if (*d < minimum) return "must be at least " + std::to_string(minimum.count() / 1000) + "s";
+    if (*d < minimum) {
+      return "must be at least " + (minimum.count() % 1000 == 0 ? std::to_string(minimum.count() / 1000) + "s"
+                                                                 : std::to_string(minimum.count()) + "ms");
+    }
     get(c) = *d;
     return std::nullopt;
   };
@@ -102,6 +115,36 @@ Reader time_zone(Get get) {
       return "\"" + name + "\" is not a known IANA time zone";
     }
     get(c) = name;
+    return std::nullopt;
+  };
+}
+
+// An array of tables ([[<section>.<name>]]): each entry is appended with `add` and its keys
+// are read like a section's into that new entry (each KeySpec's reader finds it as the list's
+// back()); keys in `required` must be present. Errors name the entry, its line and the key.
+inline Reader table_list(std::string_view list_name, std::function<void(Config&)> add, std::vector<KeySpec> keys,
+                         std::vector<std::string_view> required) {
+  return [=](const toml::node& n, Config& c) -> std::optional<std::string> {
+    const toml::array* list = n.as_array();
+    if (!list) return "must be an array of tables ([[" + std::string(list_name) + "]])";
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string entry = "entry " + std::to_string(i + 1);
+      const toml::table* table = (*list)[i].as_table();
+      if (!table) return entry + " must be a table";
+      add(c);
+      const std::string where = entry + " (line " + std::to_string(line_of(*table)) + "): ";
+      std::string known;
+      for (const auto& key : keys) known += (known.empty() ? "" : ", ") + std::string(key.name);
+      for (auto&& [name, node] : *table) {
+        const std::string_view key_name = name.str();
+        const auto it = std::find_if(keys.begin(), keys.end(), [key_name](const KeySpec& k) { return k.name == key_name; });
+        if (it == keys.end()) return where + "unknown key \"" + std::string(key_name) + "\" (known: " + known + ")";
+        if (auto error = it->read(node, c)) return where + std::string(key_name) + " " + *error;
+      }
+      for (const auto name : required) {
+        if (!table->contains(name)) return where + std::string(name) + " is required";
+      }
+    }
     return std::nullopt;
   };
 }

@@ -47,6 +47,12 @@ class Driver {
   [[nodiscard]] virtual bool connected(const std::string& serial) const = 0;
   // How often its devices normally report: a device is online while data arrives within 3 × this.
   [[nodiscard]] virtual std::chrono::milliseconds expected_interval() const = 0;
+  // interfaces.md §3 `online` for one of its devices, `last_seen` being when anything of it was
+  // last stored: a connection open now, or data within 3 × the expected interval. A driver whose
+  // devices differ in cadence, or whose exchanges that carry no data must not count, says so here.
+  [[nodiscard]] virtual bool online(const std::string& serial, UtcMillis last_seen, UtcMillis now) const {
+    return now - last_seen <= 3 * expected_interval().count() || connected(serial);
+  }
   // The port its listener is bound to (0 when it has none): tests bind port 0 and ask.
   [[nodiscard]] virtual std::uint16_t port() const { return 0; }
   // A stored frame as the API may show it (personal data hidden unless `show_personal`).

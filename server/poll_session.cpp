@@ -2,6 +2,7 @@
 #include "server/poll_session.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <spdlog/spdlog.h>
 
 namespace sunkeep::server {
 
@@ -31,7 +32,7 @@ asio::awaitable<PollRead> TcpTransport::read(PollClock::time_point until) {
   co_return PollRead{.bytes = std::span<const std::uint8_t>(buffer_.data(), std::get<1>(std::get<0>(result)))};
 }
 
-asio::awaitable<WriteResult> TcpTransport::write(std::span<const std::uint8_t> message) {
+asio::awaitable<WriteResult> TcpTransport::write(std::span<const std::uint8_t> message, std::size_t /*peer*/) {
   if (closed_) co_return WriteResult::failed;
   const WriteResult result =
       co_await write_within(socket_, write_timer_, asio::buffer(message.data(), message.size()), write_timeout_);
@@ -43,6 +44,48 @@ void TcpTransport::close() {
   close_socket(socket_);
   read_timer_.cancel();
   write_timer_.cancel();
+}
+
+UdpTransport::UdpTransport(asio::ip::udp::socket socket, std::vector<asio::ip::udp::endpoint> peers)
+    : socket_(std::move(socket)), peers_(std::move(peers)), read_timer_(socket_.get_executor()) {
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);  // a full send buffer drops the datagram instead of stalling
+}
+
+asio::awaitable<PollRead> UdpTransport::read(PollClock::time_point until) {
+  if (closed_) co_return PollRead{.error = asio::error::operation_aborted};
+  read_timer_.expires_at(until);
+  auto result = co_await (socket_.async_receive_from(asio::buffer(buffer_), sender_, tuple_awaitable) ||
+                          read_timer_.async_wait(tuple_awaitable));
+  if (closed_) co_return PollRead{.error = asio::error::operation_aborted};
+  if (result.index() == 1) co_return PollRead{};  // the deadline
+  const boost::system::error_code error = std::get<0>(std::get<0>(result));
+  // An ICMP error from an earlier send is no reason to stop listening.
+  if (error == asio::error::connection_refused || error == asio::error::host_unreachable ||
+      error == asio::error::network_unreachable) {
+    co_return PollRead{};
+  }
+  if (error) co_return PollRead{.error = error};
+  co_return PollRead{.bytes = std::span<const std::uint8_t>(buffer_.data(), std::get<1>(std::get<0>(result)))};
+}
+
+asio::awaitable<WriteResult> UdpTransport::write(std::span<const std::uint8_t> message, std::size_t peer) {
+  if (closed_) co_return WriteResult::failed;
+  if (peer >= peers_.size() || peers_[peer].address().is_unspecified()) {
+    spdlog::debug("udp: no address for peer {}; datagram dropped", peer);
+    co_return WriteResult::written;
+  }
+  boost::system::error_code error;
+  socket_.send_to(asio::buffer(message.data(), message.size()), peers_[peer], 0, error);
+  if (error) spdlog::debug("udp: send to {} failed: {}", peers_[peer].address().to_string(), error.message());
+  co_return WriteResult::written;
+}
+
+void UdpTransport::close() {
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  read_timer_.cancel();
 }
 
 }  // namespace sunkeep::server

@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -25,6 +26,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace sunkeep::server {
 
@@ -38,14 +40,15 @@ struct PollRead {
 };
 
 // The link a poll session talks over. A stream transport reads whatever bytes have arrived and
-// writes a message whole; a datagram transport reads one datagram and writes one per message.
+// writes a message whole to its one peer; a datagram transport reads one datagram from anyone and
+// writes one per message, to the peer the message names.
 class PollTransport {
  public:
   virtual ~PollTransport() = default;
   // Waits for bytes until `until` (time_point::max(): no deadline).
   virtual boost::asio::awaitable<PollRead> read(PollClock::time_point until) = 0;
-  // Writes one message, giving up after the transport's write timeout.
-  virtual boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message) = 0;
+  // Writes one message to peer `peer` (0 on a stream), giving up after the write timeout.
+  virtual boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message, std::size_t peer) = 0;
   // Ends the link: a pending read or write completes at once, later ones fail. Call it on the
   // executor the session runs on.
   virtual void close() = 0;
@@ -59,7 +62,7 @@ class TcpTransport final : public PollTransport {
   TcpTransport(boost::asio::ip::tcp::socket socket, std::chrono::milliseconds write_timeout);
 
   boost::asio::awaitable<PollRead> read(PollClock::time_point until) override;
-  boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message) override;
+  boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message, std::size_t peer) override;
   void close() override;
 
   [[nodiscard]] const boost::asio::ip::tcp::socket& socket() const { return socket_; }
@@ -74,9 +77,39 @@ class TcpTransport final : public PollTransport {
   bool closed_ = false;
 };
 
+// A UDP socket talking to several peers, e.g. devices polled one after another from one ephemeral
+// port. A datagram longer than max_datagram is cut there. A send that fails (no route, a peer
+// whose address is unknown) is logged and counts as written: to the conversation it is a datagram
+// lost on the way, which its timeouts handle.
+class UdpTransport final : public PollTransport {
+ public:
+  static constexpr std::size_t max_datagram = 4096;
+
+  // `peers[i]` is where a message for peer i goes; an unspecified address means unknown.
+  UdpTransport(boost::asio::ip::udp::socket socket, std::vector<boost::asio::ip::udp::endpoint> peers);
+
+  boost::asio::awaitable<PollRead> read(PollClock::time_point until) override;
+  boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message, std::size_t peer) override;
+  void close() override;
+
+  // Who sent the datagram the last read returned.
+  [[nodiscard]] const boost::asio::ip::udp::endpoint& sender() const { return sender_; }
+  [[nodiscard]] boost::asio::ip::udp::socket& socket() { return socket_; }
+  [[nodiscard]] const boost::asio::ip::udp::endpoint& peer(std::size_t index) const { return peers_.at(index); }
+
+ private:
+  boost::asio::ip::udp::socket socket_;
+  std::vector<boost::asio::ip::udp::endpoint> peers_;
+  boost::asio::steady_timer read_timer_;
+  boost::asio::ip::udp::endpoint sender_;
+  std::array<std::uint8_t, max_datagram> buffer_{};
+  bool closed_ = false;
+};
+
 // Which alternatives of a conversation's events the session acts on itself. Specialise it for each
 // conversation type, naming three member types:
-//   Send:  `bytes()` is the message to write (all of it on a stream, one datagram on UDP);
+//   Send:  `bytes()` is the message to write (all of it on a stream, one datagram on UDP), and
+//          `peer()`, if it has one, the transport's peer it goes to (else 0);
 //   Wait:  `until`, a PollClock::time_point, ends the read (max(): no deadline);
 //   Close: `text` says why the conversation is over.
 template <class Conversation>
@@ -135,7 +168,9 @@ boost::asio::awaitable<PollEnd> run_poll_session(Conversation& conversation, Pol
     }
     if (const auto* send = std::get_if<typename Events::Send>(&event)) {
       const auto message = send->bytes();
-      const WriteResult written = co_await transport.write(std::span<const std::uint8_t>(message));
+      std::size_t peer = 0;
+      if constexpr (requires { send->peer(); }) peer = send->peer();
+      const WriteResult written = co_await transport.write(std::span<const std::uint8_t>(message), peer);
       if (written == WriteResult::timed_out) end = PollEnd{.cause = PollEnd::Cause::write_timed_out};
       if (written == WriteResult::failed) end = PollEnd{.cause = PollEnd::Cause::write_failed};
       if (end) continue;

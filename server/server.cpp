@@ -106,6 +106,11 @@ bool Server::connected(const std::string& vendor, const std::string& serial) con
   return d != nullptr && d->connected(serial);
 }
 
+bool Server::online(const std::string& vendor, const std::string& serial, UtcMillis last_seen, UtcMillis now) const {
+  const Driver* d = driver(vendor);
+  return d != nullptr ? d->online(serial, last_seen, now) : api::LiveStatus::online(vendor, serial, last_seen, now);
+}
+
 std::int64_t Server::expected_interval_ms(const std::string& vendor) const {
   const Driver* d = driver(vendor);
   return d != nullptr ? d->expected_interval().count() : api::LiveStatus::expected_interval_ms(vendor);

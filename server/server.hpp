@@ -59,6 +59,8 @@ class Server : private api::LiveStatus, private api::HealthStatus {
 
  private:
   [[nodiscard]] bool connected(const std::string& vendor, const std::string& serial) const override;
+  [[nodiscard]] bool online(const std::string& vendor, const std::string& serial, UtcMillis last_seen,
+                            UtcMillis now) const override;
   [[nodiscard]] std::int64_t expected_interval_ms(const std::string& vendor) const override;
   [[nodiscard]] std::vector<std::uint8_t> display_frame(const std::string& vendor, std::span<const std::uint8_t> raw,
                                                         bool show_personal) const override;

@@ -5,41 +5,14 @@ namespace sunkeep::config {
 
 namespace {
 
-std::optional<std::string> read_inverter(const toml::table& table, SermatecInverter& inverter) {
-  bool has_host = false;
-  for (auto&& [key, node] : table) {
-    if (key.str() == "host") {
-      if (!node.is_string() || node.value<std::string>()->empty()) return "host must be a non-empty string";
-      inverter.host = *node.value<std::string>();
-      has_host = true;
-    } else if (key.str() == "port") {
-      if (!node.is_integer() || *node.value<std::int64_t>() < 1 || *node.value<std::int64_t>() > 65535) {
-        return "port must be an integer from 1 to 65535";
-      }
-      inverter.port = static_cast<std::uint16_t>(*node.value<std::int64_t>());
-    } else {
-      return "unknown key \"" + std::string(key.str()) + "\" (known: host, port)";
-    }
-  }
-  if (!has_host) return "host is required";
-  return std::nullopt;
-}
+SermatecInverter& last_inverter(Config& c) { return c.sermatec.inverters.back(); }
 
 Reader inverters() {
-  return [](const toml::node& n, Config& c) -> std::optional<std::string> {
-    const toml::array* list = n.as_array();
-    if (!list) return "must be an array of tables ([[sermatec.inverter]])";
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      const toml::table* table = (*list)[i].as_table();
-      if (!table) return "entry " + std::to_string(i + 1) + " must be a table";
-      SermatecInverter inverter;
-      if (auto error = read_inverter(*table, inverter)) {
-        return "entry " + std::to_string(i + 1) + " (line " + std::to_string(line_of(*table)) + "): " + *error;
-      }
-      c.sermatec.inverters.push_back(inverter);
-    }
-    return std::nullopt;
-  };
+  return table_list(
+      "sermatec.inverter", [](Config& c) { c.sermatec.inverters.emplace_back(); },
+      {{"host", non_empty_text([](Config& c) -> std::string& { return last_inverter(c).host; })},
+       {"port", integer([](Config& c) -> std::uint16_t& { return last_inverter(c).port; }, 1, 65535)}},
+      {"host"});
 }
 
 }  // namespace
