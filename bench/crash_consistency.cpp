@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   const auto [port, http_port] = two_free_ports();
   const std::string config = dir + "/sunkeep.toml";
   std::ofstream(config) << "[storage]\npath = \"" << dir << "/sunkeep.db\"\n[alphaess]\nlisten = \"127.0.0.1:" << port
-                        << "\"\n[http]\nlisten = \"127.0.0.1:" << http_port << "\"\nmax_points = 10000000\n[sermatec]\nenabled = false\n";
+                        << "\"\n[http]\nlisten = \"127.0.0.1:" << http_port << "\"\nmax_points = 10000000\n[sermatec]\nenabled = false\n[sma]\nenabled = false\n";
   Acked acked;
   acked.times.resize(static_cast<std::size_t>(devices));
   std::vector<std::int64_t> next(static_cast<std::size_t>(devices));

@@ -34,6 +34,8 @@ idle_timeout = "15s"
 listen = "127.0.0.1:$http_port"
 [sermatec]
 enabled = false
+[sma]
+enabled = false
 TOML
 
 healthy() { (exec 3<>/dev/tcp/127.0.0.1/$http_port && printf 'GET /api/v1/health HTTP/1.0\r\n\r\n' >&3 && grep -q '"ok"' <&3) 2>/dev/null; }

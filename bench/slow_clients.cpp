@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
   const auto [port, http_port] = two_free_ports();
   const std::string config = dir + "/sunkeep.toml";
   std::ofstream(config) << "[storage]\npath = \"" << dir << "/sunkeep.db\"\n[alphaess]\nlisten = \"127.0.0.1:" << port
-                        << "\"\n[http]\nlisten = \"127.0.0.1:" << http_port << "\"\n[sermatec]\nenabled = false\n";
+                        << "\"\n[http]\nlisten = \"127.0.0.1:" << http_port << "\"\n[sermatec]\nenabled = false\n[sma]\nenabled = false\n";
   const pid_t pid = start_server(binary, config);
   if (!wait_healthy(http_port)) {
     std::printf("the server did not come up\n");

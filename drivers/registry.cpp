@@ -3,6 +3,7 @@
 
 #include "drivers/alphaess/driver.hpp"
 #include "drivers/sermatec/driver.hpp"
+#include "drivers/sma/driver.hpp"
 
 namespace sunkeep::drivers {
 
@@ -10,6 +11,7 @@ std::vector<server::DriverFactory> all_drivers(SermatecTiming sermatec_timing) {
   return {
       [](server::DriverHost& host) { return std::make_unique<AlphaEssDriver>(host); },
       [sermatec_timing](server::DriverHost& host) { return std::make_unique<SermatecDriver>(host, sermatec_timing); },
+      [](server::DriverHost& host) { return std::make_unique<SmaDriver>(host); },
   };
 }
 

@@ -176,3 +176,75 @@ TEST_CASE("config: durations and endpoints") {
   CHECK_FALSE(parse_endpoint(":7777"));
   CHECK(parse_endpoint(":7777").error() == "missing host before ':'");
 }
+
+TEST_CASE("config: the [sma] section and its inverters") {
+  const auto defaults = parse_config("", "t");
+  const SmaConfig& d = defaults.config.sma;
+  CHECK(d.enabled);
+  CHECK(d.poll_interval == 30s);
+  CHECK(d.timeout == 2s);
+  CHECK(d.retries == 2);
+  CHECK_FALSE(d.discovery);
+  CHECK(d.user_group == SmaUserGroup::user);
+  CHECK(d.password.empty());
+  CHECK(d.energy_meter);
+  CHECK(d.energy_meter_interval == 10s);
+  CHECK(d.interface.empty());
+  CHECK(d.energy_meter_listen == Endpoint{"0.0.0.0", 9522});
+  CHECK(d.inverters.empty());
+
+  const auto r = parse_config(
+      "[sma]\npoll_interval = \"1m\"\ntimeout = \"3s\"\nretries = 1\nuser_group = \"installer\"\npassword = \"Abc12345\"\n"
+      "energy_meter = false\nenergy_meter_interval = \"5s\"\ninterface = \"192.168.1.2\"\n"
+      "energy_meter_listen = \"127.0.0.1:9600\"\ndiscovery = true\n"
+      "[[sma.inverter]]\nhost = \"192.168.1.50\"\n"
+      "[[sma.inverter]]\nhost = \"10.0.0.7\"\nport = 9600\nuser_group = \"user\"\npassword = \"0000\"\n",
+      "t");
+  REQUIRE(r.ok());
+  const SmaConfig& c = r.config.sma;
+  CHECK(c.poll_interval == 60s);
+  CHECK(c.timeout == 3s);
+  CHECK(c.retries == 1);
+  CHECK(c.discovery);
+  CHECK_FALSE(c.energy_meter);
+  CHECK(c.energy_meter_interval == 5s);
+  CHECK(c.interface == "192.168.1.2");
+  CHECK(c.energy_meter_listen == Endpoint{"127.0.0.1", 9600});
+  REQUIRE(c.inverters.size() == 2);
+  CHECK(c.inverters[0].host == "192.168.1.50");
+  CHECK(c.inverters[0].port == 9522);
+  CHECK(c.group_of(c.inverters[0]) == SmaUserGroup::installer);
+  CHECK(c.password_of(c.inverters[0]) == "Abc12345");
+  CHECK(c.inverters[1].port == 9600);
+  CHECK(c.group_of(c.inverters[1]) == SmaUserGroup::user);
+  CHECK(c.password_of(c.inverters[1]) == "0000");
+}
+
+TEST_CASE("config: an SMA password that cannot be sent or a bad user group is named by key, never by value") {
+  SUBCASE("too long") {
+    const Problem p = only_problem(parse_config("[sma]\npassword = \"Thirteen1234x\"\n", "t"));
+    CHECK(p.key == "sma.password");
+    CHECK(p.line == 2);
+    CHECK(p.to_string("t").find("Thirteen1234x") == std::string::npos);
+  }
+  SUBCASE("not ASCII") {
+    const Problem p = only_problem(parse_config("[sma]\npassword = \"Geheim\xc3\xa4\"\n", "t"));
+    CHECK(p.key == "sma.password");
+    CHECK(p.to_string("t").find("Geheim") == std::string::npos);
+  }
+  SUBCASE("an inverter's own password") {
+    const Problem p = only_problem(parse_config("[[sma.inverter]]\nhost = \"h\"\npassword = \"S3cretS3cretS3cret\"\n", "t"));
+    CHECK(p.key == "sma.inverter");
+    CHECK(p.message.find("password") != std::string::npos);
+    CHECK(p.to_string("t").find("S3cret") == std::string::npos);
+  }
+  SUBCASE("user group") {
+    const Problem p = only_problem(parse_config("[sma]\nuser_group = \"admin\"\n", "t"));
+    CHECK(p.key == "sma.user_group");
+    CHECK(p.to_string("t").find("admin") == std::string::npos);
+    CHECK(only_problem(parse_config("[[sma.inverter]]\nhost = \"h\"\nuser_group = \"root\"\n", "t")).key == "sma.inverter");
+  }
+  SUBCASE("interface") {
+    CHECK(only_problem(parse_config("[sma]\ninterface = \"eth0\"\n", "t")).key == "sma.interface");
+  }
+}

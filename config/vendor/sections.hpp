@@ -4,12 +4,14 @@
 
 #include "config/vendor/alphaess.hpp"
 #include "config/vendor/sermatec.hpp"
+#include "config/vendor/sma.hpp"
 
 namespace sunkeep::config {
 
 struct VendorSections {
   AlphaEssConfig alphaess;
   SermatecConfig sermatec;
+  SmaConfig sma;
 };
 
 }  // namespace sunkeep::config

@@ -79,7 +79,7 @@ std::string write_loopback_config(const std::string& folder) {
   const std::string path = folder + "/sunkeep.toml";
   std::ofstream(path) << "[storage]\npath = \"" << folder << "/sunkeep.db\"\n"
                       << "[alphaess]\nlisten = \"127.0.0.1:0\"\n[http]\nlisten = \"127.0.0.1:0\"\n"
-                      << "[sermatec]\nenabled = false\n";
+                      << "[sermatec]\nenabled = false\n[sma]\nenabled = false\n";
   return path;
 }
 

@@ -19,6 +19,8 @@ config::Config test_config(const TempDir& dir) {
   c.http.listen = {"127.0.0.1", 0};
   c.sermatec.enabled = false;
   c.sermatec.listen = {"127.0.0.1", 0};
+  c.sma.enabled = false;
+  c.sma.energy_meter_listen = {"127.0.0.1", 0};
   return c;
 }
 

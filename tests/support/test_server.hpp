@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "drivers/alphaess/driver.hpp"
 #include "drivers/sermatec/driver.hpp"
+#include "drivers/sma/driver.hpp"
 #include "server/server.hpp"
 #include "storage/sample_block.hpp"
 #include "storage/sqlite.hpp"
@@ -33,6 +34,8 @@ class TestServer {
   [[nodiscard]] drivers::SermatecCounters& sermatec_counters() { return sermatec().counters(); }
   [[nodiscard]] const server::ConnectionLimiter& alphaess_limiter() const { return *alphaess().limiter(); }
   [[nodiscard]] std::uint16_t sermatec_port() const { return sermatec().port(); }
+  [[nodiscard]] drivers::SmaCounters& sma_counters() { return sma().counters(); }
+  [[nodiscard]] std::uint16_t sma_meter_port() const { return sma().port(); }
   [[nodiscard]] server::Server& server() { return *server_; }
   [[nodiscard]] const std::string& db_path() const { return db_path_; }
   // A read-only connection to the server's database (WAL lets it read while the server writes).
@@ -46,6 +49,7 @@ class TestServer {
   [[nodiscard]] drivers::SermatecDriver& sermatec() const {
     return dynamic_cast<drivers::SermatecDriver&>(*server_->driver("sermatec"));
   }
+  [[nodiscard]] drivers::SmaDriver& sma() const { return dynamic_cast<drivers::SmaDriver&>(*server_->driver("sma")); }
   void launch(const TempDir& dir, const std::function<void(config::Config&)>& adjust, drivers::SermatecTiming timing);
 
   std::unique_ptr<TempDir> own_dir_;
