@@ -1,6 +1,8 @@
 // The transports poll sessions talk over.
 #include "server/poll_session.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <spdlog/spdlog.h>
 
@@ -46,38 +48,72 @@ void TcpTransport::close() {
   write_timer_.cancel();
 }
 
-UdpTransport::UdpTransport(asio::ip::udp::socket socket, std::vector<asio::ip::udp::endpoint> peers)
-    : socket_(std::move(socket)), peers_(std::move(peers)), read_timer_(socket_.get_executor()) {
+UdpTransport::UdpTransport(asio::ip::udp::socket socket, std::vector<asio::ip::udp::endpoint> peers,
+                           std::optional<asio::ip::udp::endpoint> group)
+    : socket_(std::move(socket)), peers_(std::move(peers)), group_(std::move(group)), read_timer_(socket_.get_executor()) {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);  // a full send buffer drops the datagram instead of stalling
 }
 
 asio::awaitable<PollRead> UdpTransport::read(PollClock::time_point until) {
-  if (closed_) co_return PollRead{.error = asio::error::operation_aborted};
-  read_timer_.expires_at(until);
-  auto result = co_await (socket_.async_receive_from(asio::buffer(buffer_), sender_, tuple_awaitable) ||
-                          read_timer_.async_wait(tuple_awaitable));
-  if (closed_) co_return PollRead{.error = asio::error::operation_aborted};
-  if (result.index() == 1) co_return PollRead{};  // the deadline
-  const boost::system::error_code error = std::get<0>(std::get<0>(result));
-  // An ICMP error from an earlier send is no reason to stop listening.
-  if (error == asio::error::connection_refused || error == asio::error::host_unreachable ||
-      error == asio::error::network_unreachable) {
-    co_return PollRead{};
+  while (!closed_) {
+    read_timer_.expires_at(until);
+    auto result = co_await (socket_.async_receive_from(asio::buffer(buffer_), sender_, tuple_awaitable) ||
+                            read_timer_.async_wait(tuple_awaitable));
+    if (closed_) break;
+    if (result.index() == 1) co_return PollRead{};  // the deadline
+    const boost::system::error_code error = std::get<0>(std::get<0>(result));
+    // An ICMP error from an earlier send is no reason to stop listening.
+    if (error == asio::error::connection_refused || error == asio::error::host_unreachable ||
+        error == asio::error::network_unreachable) {
+      co_return PollRead{};
+    }
+    if (error) co_return PollRead{.error = error};
+    if (!from_a_peer()) continue;
+    co_return PollRead{.bytes = std::span<const std::uint8_t>(buffer_.data(), std::get<1>(std::get<0>(result)))};
   }
-  if (error) co_return PollRead{.error = error};
-  co_return PollRead{.bytes = std::span<const std::uint8_t>(buffer_.data(), std::get<1>(std::get<0>(result)))};
+  co_return PollRead{.error = asio::error::operation_aborted};
+}
+
+bool UdpTransport::from_a_peer() {
+  if (group_) return true;  // answers to the group come from anyone
+  const bool known = std::any_of(peers_.begin(), peers_.end(),
+                                 [this](const asio::ip::udp::endpoint& p) { return p.address() == sender_.address(); });
+  if (!known) {
+    ++strangers_;
+    spdlog::debug("udp: a datagram from {} (no peer) dropped", sender_.address().to_string());
+  }
+  return known;
+}
+
+PollRead UdpTransport::read_ready() {
+  if (closed_) return {};
+  boost::system::error_code error;
+  for (int i = 0; i < max_ready_reads; ++i) {
+    const std::size_t size = socket_.receive_from(asio::buffer(buffer_), sender_, 0, error);
+    if (error) return {};
+    if (from_a_peer()) return PollRead{.bytes = std::span<const std::uint8_t>(buffer_.data(), size)};
+  }
+  return {};
+}
+
+std::size_t UdpTransport::add_peer(const asio::ip::udp::endpoint& peer) {
+  peers_.push_back(peer);
+  return peers_.size() - 1;
 }
 
 asio::awaitable<WriteResult> UdpTransport::write(std::span<const std::uint8_t> message, std::size_t peer) {
   if (closed_) co_return WriteResult::failed;
-  if (peer >= peers_.size() || peers_[peer].address().is_unspecified()) {
+  const asio::ip::udp::endpoint* to = peer == group_peer ? (group_ ? &*group_ : nullptr)
+                                      : peer < peers_.size() ? &peers_[peer]
+                                                             : nullptr;
+  if (to == nullptr || to->address().is_unspecified()) {
     spdlog::debug("udp: no address for peer {}; datagram dropped", peer);
     co_return WriteResult::written;
   }
   boost::system::error_code error;
-  socket_.send_to(asio::buffer(message.data(), message.size()), peers_[peer], 0, error);
-  if (error) spdlog::debug("udp: send to {} failed: {}", peers_[peer].address().to_string(), error.message());
+  socket_.send_to(asio::buffer(message.data(), message.size()), *to, 0, error);
+  if (error) spdlog::debug("udp: send to {} failed: {}", to->address().to_string(), error.message());
   co_return WriteResult::written;
 }
 

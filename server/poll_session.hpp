@@ -40,13 +40,16 @@ struct PollRead {
 };
 
 // The link a poll session talks over. A stream transport reads whatever bytes have arrived and
-// writes a message whole to its one peer; a datagram transport reads one datagram from anyone and
+// writes a message whole to its one peer; a datagram transport reads one datagram from its peers and
 // writes one per message, to the peer the message names.
 class PollTransport {
  public:
   virtual ~PollTransport() = default;
   // Waits for bytes until `until` (time_point::max(): no deadline).
   virtual boost::asio::awaitable<PollRead> read(PollClock::time_point until) = 0;
+  // Bytes that have arrived already, without waiting (none when nothing has, or on an error: the
+  // next read() reports it). A transport that cannot tell returns none.
+  virtual PollRead read_ready() { return {}; }
   // Writes one message to peer `peer` (0 on a stream), giving up after the write timeout.
   virtual boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message, std::size_t peer) = 0;
   // Ends the link: a pending read or write completes at once, later ones fail. Call it on the
@@ -78,32 +81,49 @@ class TcpTransport final : public PollTransport {
 };
 
 // A UDP socket talking to several peers, e.g. devices polled one after another from one ephemeral
-// port. A datagram longer than max_datagram is cut there. A send that fails (no route, a peer
+// port, and optionally to a multicast group (peer index `group_peer`). Peers found later are
+// added with add_peer(). A datagram from an address that is none of its peers is dropped (unless
+// it has a group: answers to a multicast come from anyone). A datagram longer than max_datagram is
+// cut there. A send that fails (no route, a peer
 // whose address is unknown) is logged and counts as written: to the conversation it is a datagram
 // lost on the way, which its timeouts handle.
 class UdpTransport final : public PollTransport {
  public:
   static constexpr std::size_t max_datagram = 4096;
+  static constexpr std::size_t group_peer = static_cast<std::size_t>(-1);
 
-  // `peers[i]` is where a message for peer i goes; an unspecified address means unknown.
-  UdpTransport(boost::asio::ip::udp::socket socket, std::vector<boost::asio::ip::udp::endpoint> peers);
+  // `peers[i]` is where a message for peer i goes; an unspecified address means unknown. `group`:
+  // where a message for group_peer goes (none: such messages are dropped).
+  UdpTransport(boost::asio::ip::udp::socket socket, std::vector<boost::asio::ip::udp::endpoint> peers,
+               std::optional<boost::asio::ip::udp::endpoint> group = std::nullopt);
+
+  // Adds a peer; returns its index.
+  std::size_t add_peer(const boost::asio::ip::udp::endpoint& peer);
+  [[nodiscard]] const std::vector<boost::asio::ip::udp::endpoint>& peers() const { return peers_; }
 
   boost::asio::awaitable<PollRead> read(PollClock::time_point until) override;
+  PollRead read_ready() override;
   boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message, std::size_t peer) override;
   void close() override;
 
   // Who sent the datagram the last read returned.
   [[nodiscard]] const boost::asio::ip::udp::endpoint& sender() const { return sender_; }
+  // Datagrams dropped for coming from an address that is no peer (when there is no group).
+  [[nodiscard]] std::size_t strangers() const { return strangers_; }
   [[nodiscard]] boost::asio::ip::udp::socket& socket() { return socket_; }
   [[nodiscard]] const boost::asio::ip::udp::endpoint& peer(std::size_t index) const { return peers_.at(index); }
 
  private:
   boost::asio::ip::udp::socket socket_;
   std::vector<boost::asio::ip::udp::endpoint> peers_;
+  std::optional<boost::asio::ip::udp::endpoint> group_;
   boost::asio::steady_timer read_timer_;
   boost::asio::ip::udp::endpoint sender_;
   std::array<std::uint8_t, max_datagram> buffer_{};
+  std::size_t strangers_ = 0;
   bool closed_ = false;
+
+  [[nodiscard]] bool from_a_peer();
 };
 
 // Which alternatives of a conversation's events the session acts on itself. Specialise it for each
@@ -144,6 +164,10 @@ struct PollEnd {
   boost::system::error_code error;
 };
 
+// Before each event the session hands the conversation what has arrived meanwhile, so that time
+// the handler spent (a commit) never turns an answer that came in time into a timeout.
+inline constexpr int max_ready_reads = 64;
+
 // Runs `conversation` over `transport` until one of the ends above. `on_event(Event&&)` returns an
 // awaitable<void> and gets every event but Wait: a Send once it is written, the Close last. It may
 // answer the conversation (e.g. confirm a binding) before it returns. Pass it as a named variable:
@@ -156,6 +180,11 @@ boost::asio::awaitable<PollEnd> run_poll_session(Conversation& conversation, Pol
   std::optional<PollEnd> end;
   while (!end) {
     if (co_await TaskGroup::cancelled()) break;
+    for (int i = 0; i < max_ready_reads; ++i) {
+      const PollRead ready = transport.read_ready();
+      if (ready.bytes.empty()) break;
+      conversation.receive(ready.bytes, PollClock::now());
+    }
     PollEventOf<Conversation> event = conversation.next_event(PollClock::now());
     if (const auto* wait = std::get_if<typename Events::Wait>(&event)) {
       const PollRead read = co_await transport.read(wait->until);
