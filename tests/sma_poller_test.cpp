@@ -3,6 +3,7 @@
 // unsupported rows, a lost login, a refused password, silent devices, two inverters one after
 // another, and random input that never makes it send anything off the whitelist.
 #include "protocol/sma/poller.hpp"
+#include "tests/support/fixtures.hpp"
 #include "tests/support/sma_device.hpp"
 
 #include <doctest/doctest.h>
@@ -255,9 +256,10 @@ TEST_CASE("sma poller: a refused password raises AuthFailed and no login is trie
   SimulatedInverter device;
   device.password = "right";
   Harness h({device});
+  const PollerTime start = h.now;
   h.run_for(1s);
   REQUIRE(h.all<AuthFailed>().size() == 1);
-  CHECK(h.all<AuthFailed>()[0].until - h.now <= 15min);
+  CHECK(h.all<AuthFailed>()[0].until == start + 15min);
   CHECK(h.count_commands(command_login) == 1);
   // Nothing else is asked of it meanwhile.
   h.run_for(14min);
@@ -305,9 +307,11 @@ TEST_CASE("sma poller: logoffs go to logged-in inverters only") {
 TEST_CASE("sma poller: random replies, errors and junk at random times never make it send off the whitelist") {
   std::mt19937 random(20261207);
   for (int round = 0; round < 200; ++round) {
-    Poller poller(Harness::defaults(), Harness::logins({SimulatedInverter{}, SimulatedInverter{}}), PollerTime{});
+    SimulatedInverter other;
+    other.address = {379, 42};
+    std::vector<SimulatedInverter> devices{SimulatedInverter{}, other};
+    Poller poller(Harness::defaults(), Harness::logins(devices), PollerTime{});
     PollerTime now{};
-    SimulatedInverter device;
     std::optional<Bytes> reply;
     for (int step = 0; step < 300; ++step) {
       PollerEvent event = poller.next_event(now);
@@ -319,7 +323,7 @@ TEST_CASE("sma poller: random replies, errors and junk at random times never mak
                              return r.command == p->command && r.first == p->first && r.last == p->last;
                            });
         REQUIRE(known);
-        if (random() % 3 != 0) reply = device.answer(send->datagram);
+        if (random() % 3 != 0) reply = devices[send->inverter].answer(send->datagram);
         if (reply && random() % 4 == 0) {
           static constexpr std::array<std::uint16_t, 5> errors{0x0017, 0x0015, 0x0100, 0x0001, 0xFFFF};
           const auto error = errors[random() % errors.size()];
@@ -348,4 +352,134 @@ TEST_CASE("sma poller: random replies, errors and junk at random times never mak
       }
     }
   }
+}
+
+TEST_CASE("sma poller: discovery asks the multicast group at start and hourly, and found inverters are polled") {
+  auto settings = Harness::defaults();
+  settings.discovery = true;
+  Poller poller(settings, {}, PollerTime{});
+  PollerTime now{};
+  REQUIRE(std::holds_alternative<CycleStarted>(poller.next_event(now)));
+  PollerEvent first = poller.next_event(now);
+  REQUIRE(std::holds_alternative<Send>(first));
+  CHECK(std::get<Send>(first).inverter == multicast_group);
+  CHECK(std::get<Send>(first).datagram == build_discovery());
+  const std::string reply = test::fixture("sma/sbfspot541_discovery_resp_192.168.0.106.bin");
+  poller.receive(Bytes(reply.begin(), reply.end()), now + 100ms);
+  PollerEvent found = poller.next_event(now + 100ms);
+  REQUIRE(std::holds_alternative<Discovered>(found));
+  CHECK(std::get<Discovered>(found).address == std::array<std::uint8_t, 4>{192, 168, 0, 106});
+  CHECK(poller.add_inverter({UserGroup::user, *encode_password("0000", UserGroup::user)}) == 0);
+  // After the listening time (`timeout`), the cycle goes on with the inverter found.
+  PollerEvent wait = poller.next_event(now + 100ms);
+  REQUIRE(std::holds_alternative<Wait>(wait));
+  CHECK(std::get<Wait>(wait).until == now + 2s);
+  PollerEvent identify = poller.next_event(now + 2s);
+  REQUIRE(std::holds_alternative<Send>(identify));
+  CHECK(std::get<Send>(identify).inverter == 0);
+  CHECK(std::get<Send>(identify).step == Step::identify);
+
+  // No discovery in the next cycles of the hour; one again after it.
+  int discoveries = 0;
+  for (PollerTime t = now + 2s; t < now + 61min; t += 1s) {
+    for (int i = 0; i < 10; ++i) {
+      PollerEvent e = poller.next_event(t);
+      if (std::holds_alternative<Wait>(e)) break;
+      if (const auto* s = std::get_if<Send>(&e); s && s->step == Step::discovery) ++discoveries;
+    }
+  }
+  CHECK(discoveries == 1);
+}
+
+TEST_CASE("sma poller: without inverters and without discovery it sends nothing") {
+  Poller poller(Harness::defaults(), {}, PollerTime{});
+  CHECK(std::holds_alternative<Close>(poller.next_event(PollerTime{})));
+  CHECK(std::holds_alternative<Close>(poller.next_event(PollerTime{} + 1h)));
+}
+
+namespace {
+
+// Steps the poller at `h.now` until it sends, returning what it sent (events meanwhile are kept).
+Send next_send(Harness& h) {
+  for (int i = 0; i < 100; ++i) {
+    PollerEvent e = h.poller.next_event(h.now);
+    if (auto* s = std::get_if<Send>(&e)) return *s;
+    if (const auto* w = std::get_if<Wait>(&e)) h.now = w->until;
+  }
+  FAIL("no send");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("sma poller: a query reply from another device is dropped and does not extend the wait") {
+  Harness h;
+  h.run_for(1s);  // identified and logged in; the next cycle starts with a query
+  h.now += 29s;
+  const Send query = next_send(h);
+  REQUIRE(query.step == Step::query);
+  PollerEvent wait = h.poller.next_event(h.now);
+  REQUIRE(std::holds_alternative<Wait>(wait));
+  h.poller.receive(test::sma_reply(query.datagram, Address{378, 12345}, 0, {}), h.now + 1s);
+  PollerEvent e = h.poller.next_event(h.now + 1s);
+  REQUIRE(std::holds_alternative<Unanswered>(e));
+  CHECK(std::get<Unanswered>(e).well_formed);
+  e = h.poller.next_event(h.now + 1s);
+  REQUIRE(std::holds_alternative<Wait>(e));
+  CHECK(std::get<Wait>(e).until == std::get<Wait>(wait).until);
+}
+
+TEST_CASE("sma poller: a device that keeps losing its login is logged in at most twice a cycle and the others are polled") {
+  SimulatedInverter forgetful;
+  forgetful.forgets_login = true;
+  SimulatedInverter second;
+  second.address = {379, 3010538200};
+  Harness h({forgetful, second});
+  h.run_for(65s);  // cycles at 0, 30 and 60 s
+  CHECK(h.all<CycleStarted>().size() == 3);
+  CHECK(h.count_commands(command_login, 0) <= 6);
+  CHECK(h.count_commands(command_login, 1) == 1);
+  const auto& commands = h.devices[1].commands;
+  CHECK(std::count(commands.begin(), commands.end(), row_of(Query::energy).command) >= 3);
+}
+
+TEST_CASE("sma poller: queries silent from the start of every turn become unsupported without new logins") {
+  SimulatedInverter device;
+  device.silent = {row_of(Query::energy).first, row_of(Query::dc_power).first, row_of(Query::dc_volt_amp).first};
+  Harness h({device});
+  h.run_for(100s);  // cycles at 0, 30, 60 and 90 s
+  CHECK(h.count_commands(command_login) == 1);
+  CHECK(h.all<InverterSilent>().empty());
+  CHECK(h.poller.unsupported(0, Query::energy));
+  CHECK(h.poller.unsupported(0, Query::dc_power));
+  CHECK(h.poller.unsupported(0, Query::dc_volt_amp));
+}
+
+TEST_CASE("sma poller: a reply in fragments is read to its last one, and no more than 16 extend the wait") {
+  Harness h;
+  h.run_for(1s);
+  h.now += 29s;
+  Send query = next_send(h);
+  REQUIRE(query.step == Step::query);
+  const Address device = h.devices[0].address;
+  const std::vector<Bytes> records{test::counter_record(0x2601, 1000)};
+  h.poller.receive(test::sma_reply(query.datagram, device, 0, records, 1), h.now);
+  h.poller.receive(test::sma_reply(query.datagram, device, 0, records, 0), h.now);
+  int answered = 0;
+  PollerEvent e = h.poller.next_event(h.now);
+  while (std::holds_alternative<Answered>(e)) {
+    CHECK(std::get<Answered>(e).decoded);
+    ++answered;
+    e = h.poller.next_event(h.now);
+  }
+  CHECK(answered == 2);
+  REQUIRE(std::holds_alternative<Send>(e));  // done: the next query goes out
+
+  query = std::get<Send>(e);
+  for (int i = 0; i < 40; ++i) h.poller.receive(test::sma_reply(query.datagram, device, 0, records, 5), h.now);
+  int events = 0;
+  for (e = h.poller.next_event(h.now); !std::holds_alternative<Send>(e) && events < 100; e = h.poller.next_event(h.now)) {
+    ++events;
+  }
+  CHECK(events == 17 + 23);  // 17 datagrams taken, 23 left unanswered, then the next query
 }

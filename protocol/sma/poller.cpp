@@ -10,7 +10,8 @@ namespace {
 
 constexpr std::uint16_t ctrl_word_login = 0x0100;
 constexpr std::uint16_t ctrl_word_read = 0x0000;
-constexpr std::size_t silent_queries_gone = 3;
+constexpr int silent_queries_gone = 3;
+constexpr int max_fragments = 16;  // datagrams of one reply beyond the first
 
 std::string hex4(std::uint16_t value) {
   char text[8];
@@ -22,11 +23,19 @@ std::string hex4(std::uint16_t value) {
 
 Poller::Poller(PollerSettings settings, std::vector<InverterLogin> inverters, PollerTime start)
     : settings_(settings), start_(start), next_cycle_(start) {
+  if (settings_.discovery) next_discovery_ = start;
   for (auto& login : inverters) {
     Inverter inverter;
     inverter.login = login;
     inverters_.push_back(std::move(inverter));
   }
+}
+
+std::size_t Poller::add_inverter(InverterLogin login) {
+  Inverter inverter;
+  inverter.login = login;
+  inverters_.push_back(std::move(inverter));
+  return inverters_.size() - 1;
 }
 
 std::optional<Address> Poller::device(std::size_t inverter) const { return inverters_.at(inverter).device; }
@@ -48,13 +57,13 @@ PollerEvent Poller::next_event(PollerTime now) {
     outbox_.pop_front();
     return event;
   }
-  if (inverters_.empty()) return Close{"no SMA inverters to poll"};
+  if (inverters_.empty() && !next_discovery_) return Close{"no SMA inverters to poll"};
   return Wait{request_ ? request_->deadline : next_cycle_};
 }
 
 // Moves the conversation on until it has something to say or must wait.
 void Poller::advance(PollerTime now) {
-  if (inverters_.empty()) return;
+  if (inverters_.empty() && !next_discovery_) return;
   while (outbox_.empty()) {
     if (request_) {
       if (now < request_->deadline) return;
@@ -72,16 +81,32 @@ void Poller::advance(PollerTime now) {
 
 void Poller::start_cycle(PollerTime now) {
   cycle_running_ = true;
-  next_cycle_ = now + settings_.poll_interval;
+  next_cycle_ += settings_.poll_interval;  // fixed rate; a late one is moved to its start below
   current_ = 0;
   outbox_.emplace_back(CycleStarted{});
-  start_inverter();
+  if (next_discovery_ && now >= *next_discovery_) return start_discovery(now);
+  if (!inverters_.empty()) start_inverter();
+}
+
+void Poller::start_discovery(PollerTime now) {
+  request_ = Request{.step = Step::discovery, .deadline = now + settings_.timeout};
+  outbox_.emplace_back(Send{multicast_group, build_discovery(), 0, Step::discovery});
+}
+
+// The listening time is over: the cycle goes on with the inverters, those found included.
+void Poller::finish_discovery(PollerTime now) {
+  request_.reset();
+  next_discovery_ = now + settings_.discovery_interval;
+  if (!inverters_.empty()) start_inverter();
 }
 
 void Poller::start_inverter() {
   Inverter& inverter = current();
   inverter.queue.clear();
   inverter.timed_out.clear();
+  inverter.fresh_timeouts = 0;
+  inverter.relogged = false;
+  inverter.repeat_after_login.reset();
   inverter.answered = false;
   inverter.data_answered = false;
   inverter.gave_up = false;
@@ -102,6 +127,7 @@ void Poller::next_request(PollerTime now) {
   if (inverter.identify_due) return send(Step::identify, std::nullopt, now);
   if (!inverter.logged_in) {
     if (inverter.no_login_before && now < *inverter.no_login_before) return finish_inverter();
+    inverter.no_login_before.reset();
     return send(Step::login, std::nullopt, now);
   }
   while (!inverter.queue.empty() && inverter.unsupported.contains(inverter.queue.front())) {
@@ -163,6 +189,11 @@ void Poller::send(Step step, std::optional<Query> query, PollerTime now, bool re
 
 // Another attempt with a new packet id, or the request fails for this cycle.
 void Poller::resend(PollerTime now) {
+  if (request_->step == Step::discovery) return finish_discovery(now);
+  if (request_->fragments > 0) {
+    request_.reset();  // the last fragments never came: what did come was answered
+    return;
+  }
   if (request_->attempt >= settings_.retries) return on_timeout();
   ++request_->attempt;
   request_->packet_id = next_packet_id();
@@ -188,17 +219,24 @@ Datagram Poller::build(const Request& request, PollerTime now) const {
     case Step::query:
       header.destination = inverter.device.value_or(any_device);
       return build_query(header, *request.query);
+    case Step::discovery: return build_discovery();
   }
   return {};
 }
 
 void Poller::receive(std::span<const std::uint8_t> datagram, PollerTime now) {
+  if (request_ && request_->step == Step::discovery) {
+    if (const auto address = discovery_reply_address(datagram)) {
+      outbox_.emplace_back(Discovered{*address, Datagram(datagram.begin(), datagram.end())});
+      return;
+    }
+  }
   const auto packet = parse_inverter_packet(datagram);
   if (!packet) {
     outbox_.emplace_back(Unanswered{Datagram(datagram.begin(), datagram.end()), false, packet.error()});
     return;
   }
-  if (!request_ || !answers(*packet, Outstanding{.packet_id = request_->packet_id,
+  if (!request_ || request_->step == Step::discovery || !answers(*packet, Outstanding{.packet_id = request_->packet_id,
                                                  .command = request_->command,
                                                  .target = request_->step == Step::identify
                                                                ? std::nullopt
@@ -227,6 +265,7 @@ void Poller::on_reply(const InverterPacket& reply, std::span<const std::uint8_t>
     }
     case Step::login: return on_login_reply(reply, now);
     case Step::query: return on_query_reply(reply, std::get<Answered>(outbox_.back()), now);
+    case Step::discovery: return;  // not reached: receive() leaves 0x6065 datagrams unanswered then
   }
 }
 
@@ -271,6 +310,7 @@ void Poller::on_login_reply(const InverterPacket& reply, PollerTime now) {
   inverter.unsupported.clear();
   inverter.silent_cycles.clear();
   outbox_.emplace_back(LoggedIn{current_});
+  std::erase_if(inverter.queue, [](Query q) { return row_of(q).use == QueryUse::per_login; });
   inverter.queue.push_front(Query::type_label);  // read right after each login, before the rest
   inverter.queue.push_front(Query::software_version);
 }
@@ -278,9 +318,17 @@ void Poller::on_login_reply(const InverterPacket& reply, PollerTime now) {
 void Poller::on_query_reply(const InverterPacket& reply, Answered& answered, PollerTime now) {
   Inverter& inverter = current();
   const Query query = *request_->query;
-  if (reply.error == error_not_authenticated && !request_->repeated_after_login) {
+  if (reply.error == error_not_authenticated && (request_->repeated_after_login || inverter.relogged)) {
+    // The login does not hold: no more logins this turn (the next cycle tries once more).
+    inverter.gave_up = true;
+    outbox_.emplace_back(Note{NoteLevel::warn, name(current_) + ": login lost again; trying next cycle",
+                              "relogin:" + std::to_string(current_)});
+    return fail(RequestFailed::Why::device_error, reply.error);
+  }
+  if (reply.error == error_not_authenticated) {
     // The login was lost: log in again, then repeat this query once.
     inverter.logged_in = false;
+    inverter.relogged = true;
     outbox_.emplace_back(Note{NoteLevel::info, name(current_) + ": login lost; logging in again", ""});
     request_.reset();
     inverter.queue.push_front(query);
@@ -297,7 +345,9 @@ void Poller::on_query_reply(const InverterPacket& reply, Answered& answered, Pol
   inverter.data_answered = true;
   inverter.silent_cycles.erase(query);
   answered.records = std::move(*records);
-  if (reply.fragment > 0) {
+  answered.decoded = true;
+  if (reply.fragment > 0 && request_->fragments < max_fragments) {
+    ++request_->fragments;
     request_->deadline = now + settings_.timeout;  // more datagrams of this reply follow
     return;
   }
@@ -310,10 +360,11 @@ void Poller::on_timeout() {
   fail(RequestFailed::Why::timed_out);
   if (request.step == Step::query) {
     inverter.timed_out.insert(*request.query);
-    // Silent since its turn began, through three queries: the device is gone for now, and its
-    // other queries would only hold up the other inverters' turn. (A silent query may just be one
-    // the device does not have.)
-    if (!inverter.answered && inverter.timed_out.size() >= silent_queries_gone) inverter.gave_up = true;
+    // Silent since its turn began, through three queries it answered before: the device is gone
+    // for now, and its other queries would only hold up the other inverters' turn. (Queries
+    // already silent in earlier cycles may just be ones it does not have.)
+    if (!inverter.silent_cycles.contains(*request.query)) ++inverter.fresh_timeouts;
+    if (!inverter.answered && inverter.fresh_timeouts >= silent_queries_gone) inverter.gave_up = true;
     return;
   }
   inverter.gave_up = true;  // no identity or no login: nothing more to ask this cycle

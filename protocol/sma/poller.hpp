@@ -4,7 +4,9 @@
 // once and keep the login, read software version and type label after each login, then the
 // per-cycle queries in table order, one request at a time, each retried with a new packet id.
 // An inverter silent from the start of its turn through three queries' last retries is skipped
-// for the rest of the cycle. A bad password stops logins to that inverter for 15 minutes. It reads no clock and does no I/O,
+// for the rest of the cycle. A bad password stops logins to that inverter for 15 minutes. With
+// discovery on, the first cycle and the first one each hour begin with the multicast discovery
+// request and `timeout` of listening; the caller adds the inverters it finds (add_inverter()). It reads no clock and does no I/O,
 // storage or logging; every datagram it asks to send comes from protocol/sma/requests.hpp.
 #pragma once
 
@@ -12,6 +14,7 @@
 #include "protocol/sma/records.hpp"
 #include "protocol/sma/requests.hpp"
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -34,6 +37,8 @@ struct PollerSettings {
   unsigned retries = 2;                      // further attempts per request
   std::chrono::milliseconds login_pause{15LL * 60 * 1000};  // after a bad password
   int silent_cycles_unsupported = 3;  // a query unanswered this many cycles in a row becomes unsupported
+  bool discovery = false;
+  std::chrono::milliseconds discovery_interval{60LL * 60 * 1000};
   std::uint32_t source_serial = 900000000;
   std::int64_t unix_seconds_at_start = 0;  // the login's time field is this plus the time since start
 };
@@ -45,9 +50,12 @@ struct InverterLogin {
 };
 
 // What a request was for.
-enum class Step { identify, login, query };
+enum class Step { discovery, identify, login, query };
 
-// Send this datagram to inverter `inverter`.
+// The `inverter` of a Send that goes to the multicast group (the discovery request).
+inline constexpr std::size_t multicast_group = static_cast<std::size_t>(-1);
+
+// Send this datagram to inverter `inverter` (or to the multicast group).
 struct Send {
   std::size_t inverter = 0;
   Datagram datagram;
@@ -67,6 +75,14 @@ struct Answered {
   Datagram datagram;
   std::uint16_t error = 0;
   std::vector<Record> records;  // a query's, decoded (empty on an error or malformed records)
+  bool decoded = false;         // a query's reply without error whose records decoded: data
+};
+
+// A device answered the discovery request from `address` (IPv4, network order). The caller adds it
+// with add_inverter() unless it polls that address already.
+struct Discovered {
+  std::array<std::uint8_t, 4> address{};
+  Datagram datagram;
 };
 
 // Identify named the device behind inverter `inverter` (first time, or a new one).
@@ -130,7 +146,7 @@ struct Wait {
   PollerTime until;
 };
 
-using PollerEvent = std::variant<Wait, Send, Answered, Identified, LoggedIn, AuthFailed, RequestFailed, Unanswered,
+using PollerEvent = std::variant<Wait, Send, Answered, Discovered, Identified, LoggedIn, AuthFailed, RequestFailed, Unanswered,
                                  CycleStarted, InverterSilent, Note, Close>;
 
 class Poller {
@@ -142,6 +158,10 @@ class Poller {
   void receive(std::span<const std::uint8_t> datagram, PollerTime now);
   // The next thing to do at `now`. Call it until it returns Wait or Close.
   PollerEvent next_event(PollerTime now);
+
+  // Polls one more inverter from the next cycle on (or this one's, if its turn has not come);
+  // returns its index.
+  std::size_t add_inverter(InverterLogin login);
 
   // Logoffs to every logged-in inverter (best effort: no reply is awaited); they count as logged out.
   std::vector<Send> logoffs(PollerTime now);
@@ -167,6 +187,8 @@ class Poller {
     std::deque<Query> queue;
     std::set<Query> timed_out;
     std::optional<Query> repeat_after_login;  // lost its login (0x0017): asked once more after the next
+    bool relogged = false;       // logged in again this turn after a 0x0017
+    int fresh_timeouts = 0;      // queries timed out this turn that were not silent before
     bool gave_up = false;        // identify or login failed: nothing more to ask this cycle
     bool answered = false;       // any reply at all
     bool data_answered = false;  // a query reply
@@ -179,11 +201,14 @@ class Poller {
     std::uint16_t packet_id = 0;
     unsigned attempt = 0;
     bool repeated_after_login = false;
+    int fragments = 0;  // datagrams of the reply received that announced more
     PollerTime deadline;
   };
 
   void advance(PollerTime now);
   void start_cycle(PollerTime now);
+  void start_discovery(PollerTime now);
+  void finish_discovery(PollerTime now);
   void start_inverter();
   void next_request(PollerTime now);
   void finish_inverter();
@@ -210,6 +235,7 @@ class Poller {
   std::size_t current_ = 0;
   std::optional<Request> request_;
   std::uint16_t packet_counter_ = 0;
+  std::optional<PollerTime> next_discovery_;  // set when discovery is on
 };
 
 }  // namespace sunkeep::sma

@@ -113,11 +113,14 @@ std::optional<Bytes> SimulatedInverter::answer(std::span<const std::uint8_t> req
       const auto expected = sma::encode_password(password, group);
       const bool ok = expected && request.size() >= 74 && std::equal(expected->begin(), expected->end(), request.begin() + 62);
       logged_in = ok;
-      return sma_reply(request, address, ok ? 0 : sma::error_bad_password, {});
+      std::vector<Bytes> echo;
+      if (echoes_password && request.size() >= 74) echo.emplace_back(request.begin() + 54, request.begin() + 74);
+      return sma_reply(request, address, ok ? 0 : sma::error_bad_password, echo);
     }
     default: break;
   }
   if (silent.contains(asked->first)) return std::nullopt;
+  if (forgets_login) logged_in = false;
   if (!logged_in) return sma_reply(request, address, sma::error_not_authenticated, {});
   if (unsupported.contains(asked->first)) return sma_reply(request, address, sma::error_unsupported, {});
   return sma_reply(request, address, 0, records_for(asked->first));

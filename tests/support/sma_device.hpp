@@ -43,6 +43,8 @@ struct SimulatedInverter {
   std::set<std::uint32_t> unsupported{0x00295A00, 0x00491E00};  // first register of each: error 0x0015
   std::set<std::uint32_t> silent;        // first register of each: no reply
   bool answers_nothing = false;
+  bool forgets_login = false;  // every query finds the login gone (0x0017)
+  bool echoes_password = false;  // the login reply repeats the request's data, password included
   bool logged_in = false;
 
   // Every request received, and their command words.
