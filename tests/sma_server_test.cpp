@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -154,31 +156,54 @@ TEST_CASE("sma: an inverter is identified, logged in once, polled over UDP and r
   CHECK(eventually([&] { return inverter.with([](SimulatedInverter& d) { return count_of(d.commands, sma::command_logoff) == 1; }); }, 2s));
 }
 
-TEST_CASE("sma: a refused password raises auth_failed, keeps the inverter offline and never shows the password") {
+TEST_CASE("sma: a refused password raises auth_failed, takes the inverter offline and never shows the password") {
   const std::string password = "Wr0ngPass1";
   SimulatedInverter device;
-  device.password = "Right0Pass";
+  device.password = password;     // accepted at first
+  device.echoes_password = true;  // login replies repeat the password bytes
   FakeSmaInverter inverter(device);
   LogCapture log;
   TestServer server([&](config::Config& c) { poll_inverter(c, inverter.port(), password); });
+  latest_with(server.http_port(), inverter_path, "grid_relay");
+  CHECK(get_json(server.http_port(), inverter_path)["online"] == true);
+
+  // The owner changes the password on the inverter; the session is lost, the new login refused.
+  inverter.with([](SimulatedInverter& d) {
+    d.password = "Right0Pass";
+    d.logged_in = false;
+  });
   REQUIRE(eventually([&] { return has_event(server.http_port(), inverter_path, "auth_failed"); }, 10s));
-  std::this_thread::sleep_for(1500ms);  // several cycles: no second login within the 15 minutes
-  inverter.with([](SimulatedInverter& d) { CHECK(count_of(d.commands, sma::command_login) == 1); });
-  const json device_json = get_json(server.http_port(), inverter_path);
-  CHECK(device_json["online"] == false);
+  CHECK(get_json(server.http_port(), inverter_path)["online"] == false);
+  std::this_thread::sleep_for(1500ms);  // several cycles: no further login within the 15 minutes
+  inverter.with([](SimulatedInverter& d) { CHECK(count_of(d.commands, sma::command_login) == 2); });
   CHECK(server.sma_counters().logins_refused.value() == 1);
 
+  // Neither the password nor its encoded bytes (raw, or as hex either case) appear anywhere.
   const auto encoded = *sma::encode_password(password, sma::UserGroup::user);
-  const std::string encoded_text(encoded.begin(), encoded.begin() + static_cast<long>(password.size()));
+  const std::string encoded_raw(encoded.begin(), encoded.begin() + static_cast<long>(password.size()));
+  std::string encoded_hex;
+  std::string plain_hex;
+  for (std::size_t i = 0; i < password.size(); ++i) {
+    char two[3];
+    std::snprintf(two, sizeof two, "%02x", encoded[i]);
+    encoded_hex += two;
+    std::snprintf(two, sizeof two, "%02x", static_cast<unsigned char>(password[i]));
+    plain_hex += two;
+  }
   std::string everything = log.text();
-  for (const std::string& path : std::vector<std::string>{"/api/v1/devices", inverter_path, inverter_path + "/events", inverter_path + "/latest",
-                                 inverter_path + "/frames?limit=1000", std::string("/metrics"), std::string("/api/v1/health")}) {
+  for (const std::string& path : std::vector<std::string>{"/api/v1/devices", inverter_path, inverter_path + "/events",
+                                                          inverter_path + "/latest", inverter_path + "/frames?limit=1000",
+                                                          "/metrics", "/api/v1/health"}) {
     everything += http_get(server.http_port(), path).body;
   }
   server.stop();
   everything += file_bytes(server.db_path()) + file_bytes(server.db_path() + "-wal");
+  std::string lower = everything;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   CHECK(everything.find(password) == std::string::npos);
-  CHECK(everything.find(encoded_text) == std::string::npos);
+  CHECK(everything.find(encoded_raw) == std::string::npos);
+  CHECK(lower.find(encoded_hex) == std::string::npos);
+  CHECK(lower.find(plain_hex) == std::string::npos);
 }
 
 TEST_CASE("sma: energy meter datagrams are stored once per interval and a decreasing counter is held back") {

@@ -47,10 +47,9 @@ SmaDriver::SmaDriver(server::DriverHost& host) : host_(host), shared_(host.confi
 void SmaDriver::start() {
   if (!shared_.config.enabled) return;
   if (meters_) meters_->start(host_.tasks);
-  if (shared_.config.discovery) {
-    spdlog::warn("sma: discovery is not supported yet; configure each inverter as [[sma.inverter]] with its IP");
+  if (!shared_.config.inverters.empty() || shared_.config.discovery) {
+    spawn_sma_inverter_poller(host_.io, host_.tasks, shared_, source_serial());
   }
-  if (!shared_.config.inverters.empty()) spawn_sma_inverter_poller(host_.io, host_.tasks, shared_, source_serial());
 }
 
 bool SmaDriver::online(const std::string& serial, UtcMillis /*last_seen*/, UtcMillis now) const {

@@ -8,10 +8,12 @@
 #include "server/poll_session.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/multicast.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -37,6 +39,8 @@ using server::tuple_awaitable;
 namespace {
 
 constexpr std::size_t max_pending_frames = 32;
+const auto discovery_group = asio::ip::make_address_v4("239.12.255.254");
+constexpr std::uint16_t sma_port = 9522;
 
 sma::UserGroup group_of(config::SmaUserGroup group) {
   return group == config::SmaUserGroup::installer ? sma::UserGroup::installer : sma::UserGroup::user;
@@ -59,7 +63,7 @@ std::int64_t unix_seconds_now() {
 
 // One configured inverter as this side knows it.
 struct InverterState {
-  const config::SmaInverter* config = nullptr;
+  config::SmaUserGroup group = config::SmaUserGroup::user;
   std::string peer;    // "host:port" for logs and the archive
   std::string serial;  // decimal, once identified
   std::vector<RawFrame> pending;  // archived once the device is known
@@ -69,6 +73,7 @@ struct InverterState {
 class InverterPoll {
  public:
   InverterPoll(udp::socket socket, std::vector<udp::endpoint> peers, SmaShared& shared, std::uint32_t source_serial);
+  static_assert(sma::multicast_group == server::UdpTransport::group_peer);
 
   awaitable<void> run();
 
@@ -79,6 +84,9 @@ class InverterPoll {
   awaitable<void> on_identified(const sma::Identified& identified);
   awaitable<void> on_auth_failed(const sma::AuthFailed& failed);
   awaitable<void> on_unanswered(const sma::Unanswered& unanswered);
+  awaitable<void> on_discovered(const sma::Discovered& discovered);
+  // Archives a datagram that belongs to no device (discovery, strays).
+  awaitable<void> archive_unowned(std::span<const std::uint8_t> datagram, FrameDirection direction, std::string peer);
   void on_failed(const sma::RequestFailed& failed);
   // Stores `seen` for inverter `index`: its frames wait until the inverter is identified.
   awaitable<void> commit(std::size_t index, Observation&& seen);
@@ -91,13 +99,17 @@ class InverterPoll {
   sma::Poller poller_;
 };
 
+sma::InverterLogin login_of(config::SmaUserGroup configured, const std::string& password) {
+  const auto group = group_of(configured);
+  const auto encoded = sma::encode_password(password, group);
+  // check-config refuses a password that cannot be encoded; an empty one stands in for it here.
+  return {group, encoded ? *encoded : *sma::encode_password("", group)};
+}
+
 std::vector<sma::InverterLogin> logins_of(const config::SmaConfig& config) {
   std::vector<sma::InverterLogin> logins;
   for (const auto& inverter : config.inverters) {
-    const auto group = group_of(config.group_of(inverter));
-    const auto password = sma::encode_password(config.password_of(inverter), group);
-    // check-config refuses a password that cannot be encoded; an empty one stands in for it here.
-    logins.push_back({group, password ? *password : *sma::encode_password("", group)});
+    logins.push_back(login_of(config.group_of(inverter), config.password_of(inverter)));
   }
   return logins;
 }
@@ -106,6 +118,7 @@ sma::PollerSettings settings_of(const config::SmaConfig& config, std::uint32_t s
   return {.poll_interval = config.poll_interval,
           .timeout = config.timeout,
           .retries = config.retries,
+          .discovery = config.discovery,
           .source_serial = source_serial,
           .unix_seconds_at_start = unix_seconds_now()};
 }
@@ -113,11 +126,12 @@ sma::PollerSettings settings_of(const config::SmaConfig& config, std::uint32_t s
 InverterPoll::InverterPoll(udp::socket socket, std::vector<udp::endpoint> peers, SmaShared& shared,
                            std::uint32_t source_serial)
     : shared_(shared),
-      transport_(std::move(socket), std::move(peers)),
+      transport_(std::move(socket), std::move(peers),
+                 shared.config.discovery ? std::optional(udp::endpoint(discovery_group, sma_port)) : std::nullopt),
       poller_(settings_of(shared.config, source_serial), logins_of(shared.config), server::PollClock::now()) {
   for (const auto& inverter : shared.config.inverters) {
     InverterState state;
-    state.config = &inverter;
+    state.group = shared.config.group_of(inverter);
     state.peer = inverter.host + ":" + std::to_string(inverter.port);
     inverters_.push_back(std::move(state));
   }
@@ -147,6 +161,8 @@ awaitable<void> InverterPoll::on_event(sma::PollerEvent&& event) {
     co_await on_sent(*sent);
   } else if (auto* answered = std::get_if<sma::Answered>(&event)) {
     co_await on_answered(std::move(*answered));
+  } else if (const auto* discovered = std::get_if<sma::Discovered>(&event)) {
+    co_await on_discovered(*discovered);
   } else if (const auto* identified = std::get_if<sma::Identified>(&event)) {
     co_await on_identified(*identified);
   } else if (const auto* logged_in = std::get_if<sma::LoggedIn>(&event)) {
@@ -197,6 +213,11 @@ awaitable<void> InverterPoll::commit(std::size_t index, Observation&& seen) {
 }
 
 awaitable<void> InverterPoll::on_sent(const sma::Send& sent) {
+  if (sent.inverter == sma::multicast_group) {
+    std::string group = discovery_group.to_string() + ":" + std::to_string(sma_port);
+    co_await archive_unowned(sent.datagram, FrameDirection::to_device, std::move(group));
+    co_return;
+  }
   Observation seen = observation(sent.inverter);
   seen.frames.push_back(sma::archived(sent.datagram, FrameDirection::to_device));
   co_await commit(sent.inverter, std::move(seen));
@@ -207,7 +228,7 @@ awaitable<void> InverterPoll::on_answered(sma::Answered&& answered) {
   InverterState& inverter = inverters_[answered.inverter];
   Observation seen = observation(answered.inverter);
   seen.frames.push_back(sma::archived(answered.datagram, FrameDirection::from_device));
-  if (answered.query && answered.error == 0) {
+  if (answered.query && answered.decoded) {
     ++shared_.counters.polls_answered;
     sma::Decoded decoded = inverter.decoder.decode(*answered.query, answered.records);
     seen.readings = std::move(decoded.readings);
@@ -225,6 +246,7 @@ awaitable<void> InverterPoll::on_identified(const sma::Identified& identified) {
   if (!inverter.serial.empty() && inverter.serial != serial) {
     spdlog::warn("sma {}: now answers as sma:{} (was sma:{})", inverter.peer, serial, inverter.serial);
     shared_.liveness.forget(inverter.serial);
+    inverter.decoder = {};  // the other device's class and status tags are not this one's
   }
   inverter.serial = serial;
   ++shared_.counters.identified;
@@ -238,8 +260,8 @@ awaitable<void> InverterPoll::on_identified(const sma::Identified& identified) {
 awaitable<void> InverterPoll::on_auth_failed(const sma::AuthFailed& failed) {
   ++shared_.counters.logins_refused;
   InverterState& inverter = inverters_[failed.inverter];
-  const char* group = group_name(shared_.config.group_of(*inverter.config));
-  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(failed.until - server::PollClock::now()).count();
+  const char* group = group_name(inverter.group);
+  const auto minutes = std::chrono::ceil<std::chrono::minutes>(failed.until - server::PollClock::now()).count();
   spdlog::warn("sma {}: the inverter refused the {} password; no login for {} min", inverter.peer, group, minutes);
   if (!inverter.serial.empty()) shared_.liveness.forget(inverter.serial);
   Observation seen = observation(failed.inverter);
@@ -277,10 +299,45 @@ awaitable<void> InverterPoll::on_unanswered(const sma::Unanswered& unanswered) {
   }
   ++shared_.counters.frames_received;
   ++shared_.counters.unexpected;
-  Observation seen{.vendor = std::string(sma::vendor_name), .peer = sender, .received = now_ms()};
-  seen.frames.push_back(sma::archived(unanswered.datagram, FrameDirection::from_device));
+  co_await archive_unowned(unanswered.datagram, FrameDirection::from_device, sender);
+}
+
+awaitable<void> InverterPoll::archive_unowned(std::span<const std::uint8_t> datagram, FrameDirection direction,
+                                              std::string peer) {
+  Observation seen{.vendor = std::string(sma::vendor_name), .peer = std::move(peer), .received = now_ms()};
+  seen.frames.push_back(sma::archived(datagram, direction));
   const server::Committed committed = co_await shared_.observations.commit(std::move(seen));
   if (committed.error) ++shared_.counters.commit_failures;
+}
+
+// A device that answered discovery: polled from now on unless its address is polled already.
+awaitable<void> InverterPoll::on_discovered(const sma::Discovered& discovered) {
+  ++shared_.counters.frames_received;
+  const auto address = asio::ip::address_v4(discovered.address);
+  std::string sender = transport_.sender().address().to_string() + ":" + std::to_string(transport_.sender().port());
+  co_await archive_unowned(discovered.datagram, FrameDirection::from_device, std::move(sender));
+  const auto& peers = transport_.peers();
+  if (std::any_of(peers.begin(), peers.end(), [&](const udp::endpoint& p) { return p.address() == address; })) co_return;
+  const std::size_t index = poller_.add_inverter(login_of(shared_.config.user_group, shared_.config.password));
+  const std::size_t peer = transport_.add_peer(udp::endpoint(address, sma_port));
+  InverterState state;
+  state.group = shared_.config.user_group;
+  state.peer = address.to_string() + ":" + std::to_string(sma_port);
+  inverters_.push_back(std::move(state));
+  if (index != peer || index + 1 != inverters_.size()) {
+    spdlog::error("sma: discovered inverter {} misnumbered; not polled", address.to_string());  // cannot happen
+  }
+  spdlog::info("sma: discovered an inverter at {}; polling it with the [sma] login", address.to_string());
+}
+
+// Discovery goes to the multicast group from the inverters' socket, out of `interface`.
+void set_up_discovery(udp::socket& socket, const std::string& interface) {
+  boost::system::error_code error;
+  if (!interface.empty()) {
+    socket.set_option(asio::ip::multicast::outbound_interface(asio::ip::make_address_v4(interface, error)), error);
+  }
+  if (!error) socket.set_option(asio::ip::multicast::hops(1), error);
+  if (error) spdlog::warn("sma: discovery on interface {}: {}", interface.empty() ? "(system default)" : interface, error.message());
 }
 
 // Where each inverter is: a host that does not resolve stays unknown (its requests go nowhere and
@@ -289,7 +346,8 @@ awaitable<std::vector<udp::endpoint>> resolve_inverters(const config::SmaConfig&
   udp::resolver resolver(co_await asio::this_coro::executor);
   std::vector<udp::endpoint> peers;
   for (const auto& inverter : config.inverters) {
-    auto resolved = co_await resolver.async_resolve(udp::v4(), inverter.host, std::to_string(inverter.port), tuple_awaitable);
+    const std::string port = std::to_string(inverter.port);
+    auto resolved = co_await resolver.async_resolve(udp::v4(), inverter.host, port, tuple_awaitable);
     if (std::get<0>(resolved) || std::get<1>(resolved).empty()) {
       spdlog::error("sma: inverter host {} does not resolve to an IPv4 address; it is not polled", inverter.host);
       peers.emplace_back();
@@ -311,6 +369,7 @@ awaitable<void> poll_inverters(SmaShared& shared, std::uint32_t source_serial) {
     spdlog::error("sma: cannot open a UDP socket for the inverters: {}", error.message());
     co_return;
   }
+  if (shared.config.discovery) set_up_discovery(socket, shared.config.interface);
   spdlog::info("sma: polling {} inverter(s) from UDP port {}", peers.size(), socket.local_endpoint(error).port());
   InverterPoll poll(std::move(socket), std::move(peers), shared, source_serial);
   co_await poll.run();

@@ -1,5 +1,6 @@
-// The SMA inverters (sma-speedwire.md §9.2–§9.5): one task polls every configured inverter, one
-// after another, from its own UDP socket on an ephemeral port. The conversation is
+// The SMA inverters (sma-speedwire.md §9.2–§9.5): one task polls every configured inverter (and,
+// with discovery, every one that answers it), one after another, from its own UDP socket on an
+// ephemeral port. The conversation is
 // sma::Poller's, run by the generic poll session over a UdpTransport; this side resolves the
 // hosts, archives every datagram both ways (login passwords zeroed), stores what the replies
 // decode to, raises the events, counts, logs, and logs off when the task is cancelled.

@@ -103,8 +103,13 @@ awaitable<void> SmaMeterListener::on_datagram(std::span<const std::uint8_t> data
     }
     co_return;
   }
-  ++counters.frames_received;
   const std::string serial = std::to_string(meter->sender.serial);
+  if (!seen_.contains(serial) && seen_.size() >= max_meters) {
+    ++counters.other_protocol;
+    if (shared_.log_once.first("sma-meter-cap")) spdlog::warn("sma: more than {} meters heard; sma:{} and later ones are ignored", max_meters, serial);
+    co_return;
+  }
+  ++counters.frames_received;
   const UtcMillis now = server::now_ms();
   shared_.liveness.heard(serial, now, meter_interval);
   sma::MeterReadings readings = sma::meter_readings(*meter);

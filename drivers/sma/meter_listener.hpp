@@ -23,6 +23,8 @@ namespace sunkeep::drivers {
 class SmaMeterListener {
  public:
   static constexpr std::size_t max_datagram = 2048;
+  // A home has one or two; a flood of made-up serials must not grow memory and the database.
+  static constexpr std::size_t max_meters = 64;
 
   // Binds the socket; throws std::runtime_error naming the address when that fails. A failed
   // multicast join is only a warning: unicast datagrams still arrive.
