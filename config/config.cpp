@@ -78,6 +78,34 @@ void read_document(const toml::table& root, Config& config, Problems& problems) 
   }
 }
 
+// Line `number` (1-based) of `text`.
+std::string_view line_text(std::string_view text, std::size_t number) {
+  for (std::size_t line = 1; line < number && !text.empty(); ++line) {
+    const auto end = text.find('\n');
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+  }
+  return text.substr(0, text.find('\n'));
+}
+
+// The parser's description quotes what it stumbled on; on a line holding a secret that would be a
+// piece of the secret, so there the quoted parts are left out.
+std::string syntax_error_text(std::string_view description, std::string_view line) {
+  std::string lower(line);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower.find("password") == std::string::npos && lower.find("token") == std::string::npos) return std::string(description);
+  std::string out;
+  bool quoted = false;
+  for (const char c : description) {
+    if (c == '\'') {
+      quoted = !quoted;
+      out += quoted ? "'…" : "'";
+    } else if (!quoted) {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Problem::to_string(const std::string& source) const {
@@ -94,7 +122,8 @@ LoadResult parse_config(std::string_view toml_text, const std::string& source_na
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
-    result.problems.push_back({"", e.source().begin.line, "TOML syntax error: " + std::string(e.description())});
+    const std::size_t line = e.source().begin.line;
+    result.problems.push_back({"", line, "TOML syntax error: " + syntax_error_text(e.description(), line_text(toml_text, line))});
     return result;
   }
   read_document(root, result.config, result.problems);

@@ -248,3 +248,11 @@ TEST_CASE("config: an SMA password that cannot be sent or a bad user group is na
     CHECK(only_problem(parse_config("[sma]\ninterface = \"eth0\"\n", "t")).key == "sma.interface");
   }
 }
+
+TEST_CASE("config: a syntax error on a password line does not quote the password") {
+  const Problem p = only_problem(parse_config("[sma]\npassword = \"Ab\\qSecret1\"\n", "t"));
+  CHECK(p.line == 2);
+  CHECK(p.message.find("syntax") != std::string::npos);
+  CHECK(p.to_string("t").find("\\q") == std::string::npos);
+  CHECK(p.to_string("t").find("Secret") == std::string::npos);
+}
