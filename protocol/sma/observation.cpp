@@ -1,6 +1,7 @@
 // SMA → readings, device info and events.
 #include "protocol/sma/observation.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -97,6 +98,14 @@ std::optional<double> value_of(const std::vector<Record>& records, std::uint16_t
 
 }  // namespace
 
+// Phase currents come as 0x4650–52 or 0x4653–55 by model; where a reply has both, the second
+// range's valid value is the one kept.
+bool InverterDecoder::superseded(const Record& record, const std::vector<Record>& records) {
+  if (record.lri < 0x4650 || record.lri > 0x4652) return false;
+  const auto later = static_cast<std::uint16_t>(record.lri + 3);
+  return std::any_of(records.begin(), records.end(), [&](const Record& r) { return r.lri == later && r.number; });
+}
+
 bool InverterDecoder::pv_class() const {
   return !device_class_ || *device_class_ == class_solar_inverter || *device_class_ == class_hybrid_inverter;
 }
@@ -107,7 +116,9 @@ Decoded InverterDecoder::decode(Query query, const std::vector<Record>& records)
     decode_type_label(records, out);
     return out;
   }
-  for (const Record& record : records) decode_record(record, out);
+  for (const Record& record : records) {
+    if (!superseded(record, records)) decode_record(record, out);
+  }
   add_sums(query, records, out);
   return out;
 }

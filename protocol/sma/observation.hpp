@@ -39,6 +39,7 @@ class InverterDecoder {
 
  private:
   void decode_record(const Record& record, Decoded& out);
+  static bool superseded(const Record& record, const std::vector<Record>& records);
   void decode_status(const Record& record, Decoded& out);
   void decode_type_label(const std::vector<Record>& records, Decoded& out);
   void add_sums(Query query, const std::vector<Record>& records, Decoded& out) const;
