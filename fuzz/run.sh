@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(alphaess_stream alphaess_payloads sermatec_stream sermatec_poller config_file http_request sample_block archive_blocks json_redaction sma_datagram)
+[ ${#targets[@]} -gt 0 ] || targets=(alphaess_stream alphaess_payloads sermatec_stream sermatec_poller config_file http_request sample_block archive_blocks json_redaction sma_datagram sma_poller)
 
 bash scripts/install-deps.sh
 bash scripts/install-deps.sh --fuzz
