@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/multicast.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
@@ -39,6 +40,7 @@ using server::tuple_awaitable;
 namespace {
 
 constexpr std::size_t max_pending_frames = 32;
+constexpr std::chrono::seconds socket_retry_pause{30};
 const auto discovery_group = asio::ip::make_address_v4("239.12.255.254");
 constexpr std::uint16_t sma_port = 9522;
 
@@ -75,7 +77,8 @@ class InverterPoll {
   InverterPoll(udp::socket socket, std::vector<udp::endpoint> peers, SmaShared& shared, std::uint32_t source_serial);
   static_assert(sma::multicast_group == server::UdpTransport::group_peer);
 
-  awaitable<void> run();
+  // Polls until the task is cancelled (true) or the socket fails (false).
+  awaitable<bool> run();
 
  private:
   awaitable<void> on_event(sma::PollerEvent&& event);
@@ -137,12 +140,14 @@ InverterPoll::InverterPoll(udp::socket socket, std::vector<udp::endpoint> peers,
   }
 }
 
-awaitable<void> InverterPoll::run() {
+awaitable<bool> InverterPoll::run() {
   auto handler = [this](sma::PollerEvent&& event) { return on_event(std::move(event)); };
   const server::PollEnd end = co_await server::run_poll_session(poller_, transport_, handler);
-  if (end.cause == server::PollEnd::Cause::read_failed) spdlog::error("sma: the inverter socket failed: {}", end.error.message());
+  const bool failed = end.cause == server::PollEnd::Cause::read_failed || end.cause == server::PollEnd::Cause::write_failed;
+  if (failed) spdlog::error("sma: the inverter socket failed ({}); a new one follows", end.error.message());
   log_off();
   transport_.close();
+  co_return !failed;
 }
 
 // Best effort and without waiting: the task is ending.
@@ -358,7 +363,8 @@ awaitable<std::vector<udp::endpoint>> resolve_inverters(const config::SmaConfig&
   co_return peers;
 }
 
-awaitable<void> poll_inverters(SmaShared& shared, std::uint32_t source_serial) {
+// One socket's life: open, poll until the task is cancelled or the socket fails (false).
+awaitable<bool> poll_from_one_socket(SmaShared& shared, std::uint32_t source_serial) {
   const auto executor = co_await asio::this_coro::executor;
   std::vector<udp::endpoint> peers = co_await resolve_inverters(shared.config);
   udp::socket socket(executor);
@@ -367,12 +373,24 @@ awaitable<void> poll_inverters(SmaShared& shared, std::uint32_t source_serial) {
   if (!error) socket.bind(udp::endpoint(udp::v4(), 0), error);
   if (error) {
     spdlog::error("sma: cannot open a UDP socket for the inverters: {}", error.message());
-    co_return;
+    co_return false;
   }
   if (shared.config.discovery) set_up_discovery(socket, shared.config.interface);
   spdlog::info("sma: polling {} inverter(s) from UDP port {}", peers.size(), socket.local_endpoint(error).port());
   InverterPoll poll(std::move(socket), std::move(peers), shared, source_serial);
-  co_await poll.run();
+  co_return co_await poll.run();
+}
+
+// Polls until cancelled; a socket that fails is replaced after a pause (identify and login start
+// afresh on the new one).
+awaitable<void> poll_inverters(SmaShared& shared, std::uint32_t source_serial) {
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  while (!co_await poll_from_one_socket(shared, source_serial)) {
+    if (co_await server::TaskGroup::cancelled()) break;
+    pause.expires_after(socket_retry_pause);
+    auto waited = co_await pause.async_wait(tuple_awaitable);
+    if (std::get<0>(waited)) break;  // cancelled: shutting down
+  }
 }
 
 }  // namespace
