@@ -192,6 +192,17 @@ TEST_CASE("sma mapping: the meter gate stores one sample per interval and holds 
   CHECK(next->readings.size() == 2);
 }
 
+TEST_CASE("sma mapping: the meter gate takes a previous run's last counter as its baseline") {
+  MeterGate gate(std::chrono::seconds(10));
+  gate.remember("1", "grid_import_energy_total", 24.98);
+  auto lower = gate.offer("1", {{"grid_import_energy_total", "kWh", 0.57, true}}, 0);
+  REQUIRE(lower);
+  CHECK(lower->readings.empty());
+  CHECK(lower->events.size() == 1);
+  gate.remember("1", "grid_import_energy_total", 100);  // a value already seen in this run wins
+  CHECK(gate.offer("1", {{"grid_import_energy_total", "kWh", 0.6, true}}, 3'600'000)->readings.size() == 1);
+}
+
 TEST_CASE("sma mapping: archived login datagrams have their password zeroed and the command is kept") {
   const Bytes login = fixture_bytes("lsw_login_req.bin");
   const RawFrame frame = archived(login, FrameDirection::to_device);

@@ -250,6 +250,21 @@ TEST_CASE("sma: energy meter datagrams are stored once per interval and a decrea
   REQUIRE(eventually([&] { return server.sma_counters().meter_stored.value() == 4; }, 2s));
 }
 
+TEST_CASE("sma: a meter counter lower than the one stored before a restart is held back") {
+  TempDir dir;
+  const std::string meter = "/api/v1/devices/sma:1901429669";
+  {
+    TestServer server(dir, [](config::Config& c) { listen_for_meters(c, 300ms); });
+    send_udp(server.sma_meter_port(), fixture_bytes("emeter_6069_mlasch_pkt0.bin"));
+    latest_with(server.http_port(), meter, "grid_import_energy_total");
+  }
+  TestServer again(dir, [](config::Config& c) { listen_for_meters(c, 300ms); });
+  send_udp(again.sma_meter_port(), fixture_bytes("emeter_6069_mlasch_pkt1.bin"));
+  REQUIRE(eventually([&] { return has_event(again.http_port(), meter, "counter_decreased"); }, 5s));
+  const json latest = get_json(again.http_port(), meter + "/latest");
+  CHECK(latest["metrics"]["grid_import_energy_total"]["value"].get<double>() == doctest::Approx(24.9821).epsilon(1e-6));
+}
+
 TEST_CASE("sma: sunkeep's bus serial is made once and kept across restarts") {
   FakeSmaInverter inverter;
   TempDir dir;

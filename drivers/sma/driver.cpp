@@ -41,6 +41,12 @@ SmaDriver::SmaDriver(server::DriverHost& host) : host_(host), shared_(host.confi
     meters_.emplace(host.io, shared_);
   } catch (const std::runtime_error& e) {
     spdlog::error("sma: {}; energy meters are not heard", e.what());
+    return;
+  }
+  try {
+    meters_->remember_counters(host.database_path, &host.writer.recent());
+  } catch (const std::exception& e) {
+    spdlog::warn("sma: the meters' last counters could not be read ({}); the first value heard is the baseline", e.what());
   }
 }
 

@@ -5,6 +5,8 @@
 #include "protocol/sma/observation.hpp"
 #include "server/clock.hpp"
 #include "server/connection.hpp"
+#include "storage/history.hpp"
+#include "storage/sqlite.hpp"
 
 #include <boost/asio/detail/socket_option.hpp>
 #include <boost/asio/ip/multicast.hpp>
@@ -64,6 +66,18 @@ void SmaMeterListener::join_group() {
     spdlog::warn("sma: cannot join the meter multicast group 239.12.255.254 on interface {}: {}; only datagrams sent "
                  "to this host directly will arrive",
                  interface.empty() ? "(system default)" : interface, error.message());
+  }
+}
+
+void SmaMeterListener::remember_counters(const std::string& database_path, const storage::RecentSamples* recent) {
+  storage::Connection db(database_path, storage::Connection::Mode::read_only);
+  storage::HistoryReader history(db, recent);
+  for (const auto& device : history.devices()) {
+    if (device.vendor != sma::vendor_name) continue;
+    for (const auto& latest : history.latest(device.id)) {
+      const Reading stored{latest.series.name, latest.series.unit, latest.point.value, latest.series.canonical};
+      if (stored.canonical && sma::is_meter_counter(stored)) gate_.remember(device.serial, stored.name, stored.value);
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include "drivers/sma/shared.hpp"
 #include "protocol/sma/meter_gate.hpp"
 #include "server/task_group.hpp"
+#include "storage/recent_samples.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,6 +31,9 @@ class SmaMeterListener {
   // multicast join is only a warning: unicast datagrams still arrive.
   SmaMeterListener(boost::asio::io_context& io, SmaShared& shared);
 
+  // Takes each meter's lifetime counters as last stored (from `database_path`) as the baselines
+  // of the decreasing-counter check, so that a meter reset while sunkeep was down is caught.
+  void remember_counters(const std::string& database_path, const storage::RecentSamples* recent);
   void start(server::TaskGroup& tasks);
   [[nodiscard]] std::uint16_t port() const { return port_; }
 

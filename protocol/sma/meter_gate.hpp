@@ -1,7 +1,8 @@
 // What of a meter's datagrams is stored (sma-speedwire.md §9.5): at most one sample per meter per
 // `energy_meter_interval`, and a lifetime counter that went down is held back (the datagram's
 // other values are stored) with a `counter_decreased` event, until the lower value has lasted an
-// hour and becomes the new baseline. Pure: times are passed in.
+// hour and becomes the new baseline. Pure: times are passed in; the baselines of a previous run
+// are handed over with remember().
 #pragma once
 
 #include "common/civil_time.hpp"
@@ -26,6 +27,9 @@ class MeterGate {
     std::vector<Reading> readings;  // without held-back counters
     std::vector<DeviceEvent> events;
   };
+
+  // A counter's last stored value from before a restart: the baseline until a reading moves it.
+  void remember(const std::string& serial, const std::string& counter, double value);
 
   // The readings of meter `serial`'s datagram at `now`: nullopt when one was stored less than an
   // interval ago; else what to store.
