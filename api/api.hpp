@@ -30,6 +30,12 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Whether data stored at `last_seen` is recent at `now` for a device that reports every
+// `expected_interval_ms` (interfaces.md §3 `online`: within 3 × the interval).
+inline bool seen_within(UtcMillis last_seen, UtcMillis now, std::int64_t expected_interval_ms) {
+  return now - last_seen <= 3 * expected_interval_ms;
+}
+
 // What the device drivers know of their devices (answered by the server from its drivers).
 class LiveStatus {
  public:
@@ -48,7 +54,7 @@ class LiveStatus {
   // interval; the server asks the vendor's driver.
   [[nodiscard]] virtual bool online(const std::string& vendor, const std::string& serial, UtcMillis last_seen,
                                     UtcMillis now) const {
-    return now - last_seen <= 3 * expected_interval_ms(vendor) || connected(vendor, serial);
+    return seen_within(last_seen, now, expected_interval_ms(vendor)) || connected(vendor, serial);
   }
 };
 

@@ -10,9 +10,12 @@ PeerName peer_name(const asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return {"unknown", "unknown"};
-  std::string host = remote.address().to_string();
-  std::string text = (remote.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(remote.port());
-  return {std::move(text), std::move(host)};
+  return {endpoint_text(remote.address(), remote.port()), remote.address().to_string()};
+}
+
+std::string endpoint_text(const asio::ip::address& address, std::uint16_t port) {
+  const std::string host = address.to_string();
+  return (address.is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 void close_socket(asio::ip::tcp::socket& socket) {

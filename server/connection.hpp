@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace sunkeep::server {
@@ -28,6 +29,8 @@ struct PeerName {
   std::string host;
 };
 PeerName peer_name(const boost::asio::ip::tcp::socket& socket);
+// "address:port", "[v6]:port": how a peer is written in logs and the archive.
+std::string endpoint_text(const boost::asio::ip::address& address, std::uint16_t port);
 
 // Shuts the socket down and closes it; errors are irrelevant at that point.
 void close_socket(boost::asio::ip::tcp::socket& socket);

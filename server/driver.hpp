@@ -3,6 +3,7 @@
 // the drivers the registry list (drivers/registry.cpp) makes and knows them only through this.
 #pragma once
 
+#include "api/api.hpp"
 #include "common/metrics.hpp"
 #include "config/config.hpp"
 #include "server/observations.hpp"
@@ -51,7 +52,7 @@ class Driver {
   // last stored: a connection open now, or data within 3 × the expected interval. A driver whose
   // devices differ in cadence, or whose exchanges that carry no data must not count, says so here.
   [[nodiscard]] virtual bool online(const std::string& serial, UtcMillis last_seen, UtcMillis now) const {
-    return now - last_seen <= 3 * expected_interval().count() || connected(serial);
+    return api::seen_within(last_seen, now, expected_interval().count()) || connected(serial);
   }
   // The port its listener is bound to (0 when it has none): tests bind port 0 and ask.
   [[nodiscard]] virtual std::uint16_t port() const { return 0; }

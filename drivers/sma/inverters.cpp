@@ -219,7 +219,7 @@ awaitable<void> InverterPoll::commit(std::size_t index, Observation&& seen) {
 
 awaitable<void> InverterPoll::on_sent(const sma::Send& sent) {
   if (sent.inverter == sma::multicast_group) {
-    std::string group = discovery_group.to_string() + ":" + std::to_string(sma_port);
+    std::string group = server::endpoint_text(discovery_group, sma_port);
     co_await archive_unowned(sent.datagram, FrameDirection::to_device, std::move(group));
     co_return;
   }
@@ -296,7 +296,7 @@ void InverterPoll::on_failed(const sma::RequestFailed& failed) {
 }
 
 awaitable<void> InverterPoll::on_unanswered(const sma::Unanswered& unanswered) {
-  const std::string sender = transport_.sender().address().to_string() + ":" + std::to_string(transport_.sender().port());
+  const std::string sender = server::endpoint_text(transport_.sender().address(), transport_.sender().port());
   if (!unanswered.well_formed) {
     ++shared_.counters.malformed;
     if (shared_.log_once.first("sma-malformed:" + sender)) spdlog::warn("sma: a datagram from {} dropped: {}", sender, unanswered.why);
@@ -319,7 +319,7 @@ awaitable<void> InverterPoll::archive_unowned(std::span<const std::uint8_t> data
 awaitable<void> InverterPoll::on_discovered(const sma::Discovered& discovered) {
   ++shared_.counters.frames_received;
   const auto address = asio::ip::address_v4(discovered.address);
-  std::string sender = transport_.sender().address().to_string() + ":" + std::to_string(transport_.sender().port());
+  std::string sender = server::endpoint_text(transport_.sender().address(), transport_.sender().port());
   co_await archive_unowned(discovered.datagram, FrameDirection::from_device, std::move(sender));
   const auto& peers = transport_.peers();
   if (std::any_of(peers.begin(), peers.end(), [&](const udp::endpoint& p) { return p.address() == address; })) co_return;
@@ -327,7 +327,7 @@ awaitable<void> InverterPoll::on_discovered(const sma::Discovered& discovered) {
   const std::size_t peer = transport_.add_peer(udp::endpoint(address, sma_port));
   InverterState state;
   state.group = shared_.config.user_group;
-  state.peer = address.to_string() + ":" + std::to_string(sma_port);
+  state.peer = server::endpoint_text(address, sma_port);
   inverters_.push_back(std::move(state));
   if (index != peer || index + 1 != inverters_.size()) {
     spdlog::error("sma: discovered inverter {} misnumbered; not polled", address.to_string());  // cannot happen

@@ -96,7 +96,7 @@ awaitable<void> SmaMeterListener::run() {
       if (shared_.log_once.first("sma-meter-read:" + error.message())) spdlog::warn("sma: meter socket: {}", error.message());
       continue;
     }
-    const std::string from = sender.address().to_string() + ":" + std::to_string(sender.port());
+    const std::string from = server::endpoint_text(sender.address(), sender.port());
     co_await on_datagram(std::span<const std::uint8_t>(buffer_.data(), std::get<1>(received)), from);
   }
   boost::system::error_code ignored;

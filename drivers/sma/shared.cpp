@@ -1,6 +1,7 @@
 // The SMA driver's counters and liveness.
 #include "drivers/sma/shared.hpp"
 
+#include "api/api.hpp"
 #include "drivers/metric_names.hpp"
 #include "protocol/sma/packet.hpp"
 
@@ -51,7 +52,7 @@ void SmaLiveness::forget(const std::string& serial) {
 bool SmaLiveness::online(const std::string& serial, UtcMillis now) const {
   std::lock_guard lock(mutex_);
   const auto it = heard_.find(serial);
-  return it != heard_.end() && now - it->second.when <= 3 * it->second.interval.count();
+  return it != heard_.end() && api::seen_within(it->second.when, now, it->second.interval.count());
 }
 
 }  // namespace sunkeep::drivers
