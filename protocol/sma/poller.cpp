@@ -101,17 +101,10 @@ void Poller::finish_discovery(PollerTime now) {
 }
 
 void Poller::start_inverter() {
-  Inverter& inverter = current();
-  inverter.queue.clear();
-  inverter.timed_out.clear();
-  inverter.fresh_timeouts = 0;
-  inverter.relogged = false;
-  inverter.repeat_after_login.reset();
-  inverter.answered = false;
-  inverter.data_answered = false;
-  inverter.gave_up = false;
+  Turn& turn = current().turn;
+  turn = Turn{};
   for (const QueryRow& row : query_table()) {
-    if (row.use == QueryUse::per_cycle) inverter.queue.push_back(row.query);
+    if (row.use == QueryUse::per_cycle) turn.queue.push_back(row.query);
   }
 }
 
@@ -123,45 +116,41 @@ void Poller::next_request(PollerTime now) {
     return;
   }
   Inverter& inverter = current();
-  if (inverter.duplicate_of || inverter.gave_up) return finish_inverter();
+  if (inverter.duplicate_of || inverter.turn.gave_up) return finish_inverter();
   if (inverter.identify_due) return send(Step::identify, std::nullopt, now);
   if (!inverter.logged_in) {
     if (inverter.no_login_before && now < *inverter.no_login_before) return finish_inverter();
     inverter.no_login_before.reset();
     return send(Step::login, std::nullopt, now);
   }
-  while (!inverter.queue.empty() && inverter.unsupported.contains(inverter.queue.front())) {
-    const Query skipped = inverter.queue.front();
-    inverter.queue.pop_front();
+  while (!inverter.turn.queue.empty() && inverter.unsupported.contains(inverter.turn.queue.front())) {
+    const Query skipped = inverter.turn.queue.front();
+    inverter.turn.queue.pop_front();
     if (skipped == Query::dc_power && !inverter.unsupported.contains(Query::dc_power_sb1600)) {
-      inverter.queue.push_front(Query::dc_power_sb1600);  // the SB1600TL-10's register for the same value
+      inverter.turn.queue.push_front(Query::dc_power_sb1600);  // the SB1600TL-10's register for the same value
     }
   }
-  if (inverter.queue.empty()) return finish_inverter();
-  const Query query = inverter.queue.front();
-  inverter.queue.pop_front();
-  const bool repeated = inverter.repeat_after_login == query;
-  if (repeated) inverter.repeat_after_login.reset();
+  if (inverter.turn.queue.empty()) return finish_inverter();
+  const Query query = inverter.turn.queue.front();
+  inverter.turn.queue.pop_front();
+  const bool repeated = inverter.turn.repeat_after_login == query;
+  if (repeated) inverter.turn.repeat_after_login.reset();
   send(Step::query, query, now, repeated);
 }
 
 void Poller::finish_inverter() {
   Inverter& inverter = current();
-  if (!inverter.duplicate_of && !inverter.answered && !(inverter.no_login_before && !inverter.logged_in)) {
+  if (!inverter.duplicate_of && !inverter.turn.answered && !(inverter.no_login_before && !inverter.logged_in)) {
     inverter.identify_due = true;
     inverter.logged_in = false;
     outbox_.emplace_back(InverterSilent{current_});
   }
   // A query silent in several cycles in a row while others were answered counts as unsupported.
-  for (auto it = inverter.silent_cycles.begin(); it != inverter.silent_cycles.end();) {
-    if (!inverter.timed_out.contains(it->first) && inverter.data_answered) {
-      it = inverter.silent_cycles.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  if (inverter.data_answered) {
-    for (const Query query : inverter.timed_out) {
+  std::erase_if(inverter.silent_cycles, [&inverter](const auto& silent) {
+    return inverter.turn.data_answered && !inverter.turn.timed_out.contains(silent.first);
+  });
+  if (inverter.turn.data_answered) {
+    for (const Query query : inverter.turn.timed_out) {
       if (++inverter.silent_cycles[query] >= settings_.silent_cycles_unsupported) {
         inverter.silent_cycles.erase(query);
         mark_unsupported(query, "unanswered in " + std::to_string(settings_.silent_cycles_unsupported) +
@@ -249,14 +238,14 @@ void Poller::receive(std::span<const std::uint8_t> datagram, PollerTime now) {
 
 void Poller::on_reply(const InverterPacket& reply, std::span<const std::uint8_t> datagram, PollerTime now) {
   Inverter& inverter = current();
-  inverter.answered = true;
+  inverter.turn.answered = true;
   // Every reply is handed on whole (to be archived) before what it means.
   outbox_.emplace_back(Answered{current_, request_->step, request_->query, Datagram(datagram.begin(), datagram.end()),
                                 reply.error, {}});
   switch (request_->step) {
     case Step::identify: {
       if (reply.error != 0) {
-        inverter.gave_up = true;
+        inverter.turn.gave_up = true;
         return fail(RequestFailed::Why::device_error, reply.error);
       }
       on_identified(reply);
@@ -297,11 +286,11 @@ void Poller::on_login_reply(const InverterPacket& reply, PollerTime now) {
     inverter.no_login_before = now + settings_.login_pause;
     outbox_.emplace_back(AuthFailed{current_, *inverter.no_login_before});
     request_.reset();
-    inverter.gave_up = true;
+    inverter.turn.gave_up = true;
     return;
   }
   if (reply.error != 0) {
-    inverter.gave_up = true;
+    inverter.turn.gave_up = true;
     return fail(RequestFailed::Why::device_error, reply.error);
   }
   request_.reset();
@@ -310,17 +299,17 @@ void Poller::on_login_reply(const InverterPacket& reply, PollerTime now) {
   inverter.unsupported.clear();
   inverter.silent_cycles.clear();
   outbox_.emplace_back(LoggedIn{current_});
-  std::erase_if(inverter.queue, [](Query q) { return row_of(q).use == QueryUse::per_login; });
-  inverter.queue.push_front(Query::type_label);  // read right after each login, before the rest
-  inverter.queue.push_front(Query::software_version);
+  std::erase_if(inverter.turn.queue, [](Query q) { return row_of(q).use == QueryUse::per_login; });
+  inverter.turn.queue.push_front(Query::type_label);  // read right after each login, before the rest
+  inverter.turn.queue.push_front(Query::software_version);
 }
 
 void Poller::on_query_reply(const InverterPacket& reply, Answered& answered, PollerTime now) {
   Inverter& inverter = current();
   const Query query = *request_->query;
-  if (reply.error == error_not_authenticated && (request_->repeated_after_login || inverter.relogged)) {
+  if (reply.error == error_not_authenticated && (request_->repeated_after_login || inverter.turn.relogged)) {
     // The login does not hold: no more logins this turn (the next cycle tries once more).
-    inverter.gave_up = true;
+    inverter.turn.gave_up = true;
     outbox_.emplace_back(Note{NoteLevel::warn, name(current_) + ": login lost again; trying next cycle",
                               "relogin:" + std::to_string(current_)});
     return fail(RequestFailed::Why::device_error, reply.error);
@@ -328,11 +317,11 @@ void Poller::on_query_reply(const InverterPacket& reply, Answered& answered, Pol
   if (reply.error == error_not_authenticated) {
     // The login was lost: log in again, then repeat this query once.
     inverter.logged_in = false;
-    inverter.relogged = true;
+    inverter.turn.relogged = true;
     outbox_.emplace_back(Note{NoteLevel::info, name(current_) + ": login lost; logging in again", ""});
     request_.reset();
-    inverter.queue.push_front(query);
-    inverter.repeat_after_login = query;
+    inverter.turn.queue.push_front(query);
+    inverter.turn.repeat_after_login = query;
     return;
   }
   if (reply.error == error_unsupported) {
@@ -342,7 +331,7 @@ void Poller::on_query_reply(const InverterPacket& reply, Answered& answered, Pol
   if (reply.error != 0) return fail(RequestFailed::Why::device_error, reply.error);
   auto records = decode_records(reply);
   if (!records) return fail(RequestFailed::Why::malformed, 0, records.error());
-  inverter.data_answered = true;
+  inverter.turn.data_answered = true;
   inverter.silent_cycles.erase(query);
   answered.records = std::move(*records);
   answered.decoded = true;
@@ -359,15 +348,15 @@ void Poller::on_timeout() {
   const Request request = *request_;
   fail(RequestFailed::Why::timed_out);
   if (request.step == Step::query) {
-    inverter.timed_out.insert(*request.query);
+    inverter.turn.timed_out.insert(*request.query);
     // Silent since its turn began, through three queries it answered before: the device is gone
     // for now, and its other queries would only hold up the other inverters' turn. (Queries
     // already silent in earlier cycles may just be ones it does not have.)
-    if (!inverter.silent_cycles.contains(*request.query)) ++inverter.fresh_timeouts;
-    if (!inverter.answered && inverter.fresh_timeouts >= silent_queries_gone) inverter.gave_up = true;
+    if (!inverter.silent_cycles.contains(*request.query)) ++inverter.turn.fresh_timeouts;
+    if (!inverter.turn.answered && inverter.turn.fresh_timeouts >= silent_queries_gone) inverter.turn.gave_up = true;
     return;
   }
-  inverter.gave_up = true;  // no identity or no login: nothing more to ask this cycle
+  inverter.turn.gave_up = true;  // no identity or no login: nothing more to ask this cycle
 }
 
 void Poller::mark_unsupported(Query query, const std::string& why) {

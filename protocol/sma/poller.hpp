@@ -174,6 +174,18 @@ class Poller {
   }
 
  private:
+  // What an inverter's turn in one cycle keeps; a new turn starts from a fresh one.
+  struct Turn {
+    std::deque<Query> queue;
+    std::set<Query> timed_out;
+    std::optional<Query> repeat_after_login;  // lost its login (0x0017): asked once more after the next
+    bool relogged = false;       // logged in again this turn after a 0x0017
+    int fresh_timeouts = 0;      // queries timed out this turn that were not silent before
+    bool gave_up = false;        // identify or login failed: nothing more to ask this cycle
+    bool answered = false;       // any reply at all
+    bool data_answered = false;  // a query reply
+  };
+
   struct Inverter {
     InverterLogin login;
     std::optional<Address> device;
@@ -183,15 +195,7 @@ class Poller {
     std::optional<PollerTime> no_login_before;
     std::set<Query> unsupported;
     std::map<Query, int> silent_cycles;  // consecutive cycles a query timed out
-    // This cycle:
-    std::deque<Query> queue;
-    std::set<Query> timed_out;
-    std::optional<Query> repeat_after_login;  // lost its login (0x0017): asked once more after the next
-    bool relogged = false;       // logged in again this turn after a 0x0017
-    int fresh_timeouts = 0;      // queries timed out this turn that were not silent before
-    bool gave_up = false;        // identify or login failed: nothing more to ask this cycle
-    bool answered = false;       // any reply at all
-    bool data_answered = false;  // a query reply
+    Turn turn;                           // this cycle's
   };
 
   struct Request {
