@@ -85,6 +85,8 @@ struct Observation {
   const TimeZone* device_zone = nullptr;
   std::optional<std::string> model;
   std::optional<std::string> firmware;
+  // The serial of the device (same vendor) this one is reached through, e.g. an inverter's gateway.
+  std::optional<std::string> parent;
   std::vector<RawFrame> frames;    // archived first; records and events point to the first from the device
   std::vector<Reading> readings;   // values with no device time, at `received`
   std::vector<DeviceRecord> records;

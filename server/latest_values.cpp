@@ -66,6 +66,7 @@ void LatestValues::consume(const Observation& seen) {
   DeviceState& device = state_of(seen.vendor, seen.serial);
   if (seen.model) device.model = seen.model;
   if (seen.firmware) device.firmware = seen.firmware;
+  if (seen.parent) device.parent = seen.vendor + ":" + *seen.parent;
   device.last_seen = std::max(device.last_seen, seen.received);
   if (seen.clock_offset_ms) device.clock_offset_ms = seen.clock_offset_ms;
   for (const auto& reading : seen.readings) offer(device, reading, seen.received, seen.received, seen.cadence_ms);

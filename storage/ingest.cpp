@@ -94,6 +94,9 @@ void store_command(Context& c, DeviceId device, const CommandNote& note) {
 // What belongs to the observation's own device (none when it has not named one yet).
 void store_device_data(Context& c, DeviceId device) {
   if (c.seen.model || c.seen.firmware) c.store.set_device_info(device, c.seen.model, c.seen.firmware);
+  if (c.seen.parent) {
+    c.store.set_parent(device, c.store.upsert_device(c.seen.vendor, *c.seen.parent, c.seen.received, c.seen.peer, false));
+  }
   if (!c.seen.readings.empty()) c.store.insert_samples(device, c.seen.received, c.seen.readings);
   store_events(c, device);
   if (c.seen.config_json) c.store.store_config(device, c.seen.received, c.frame, *c.seen.config_json, c.seen.personal_keys_json);

@@ -25,6 +25,7 @@ Store::Store(Connection& db, RecentSamples* recent)
                                          "clock_samples = ?4, clock_offset_ms = ?5 WHERE id = ?1")),
       set_info_(db.prepare(
           "UPDATE device SET model = coalesce(?2, model), firmware = coalesce(?3, firmware) WHERE id = ?1")),
+      set_parent_(db.prepare("UPDATE device SET parent_id = ?2 WHERE id = ?1 AND parent_id IS NOT ?2")),
       insert_frame_(db.prepare(
           "INSERT INTO frame (id, device_id, peer, received_ms, direction, command, raw, flags) "
           "VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7)")),
@@ -111,6 +112,8 @@ DeviceId Store::upsert_device(const std::string& vendor, const std::string& seri
   if (seen >= latest.when) latest = {seen, peer};
   return id;
 }
+
+void Store::set_parent(DeviceId device, DeviceId parent) { set_parent_.bind(1, device).bind(2, parent).run(); }
 
 void Store::set_device_info(DeviceId device, const std::optional<std::string>& model,
                             const std::optional<std::string>& firmware) {

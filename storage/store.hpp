@@ -86,6 +86,7 @@ class Store {
   // makes it its last_seen (and `peer` its peer); what sunkeep only sent it does not.
   DeviceId upsert_device(const std::string& vendor, const std::string& serial, UtcMillis seen,
                          const std::string& peer, bool heard = true);
+  void set_parent(DeviceId device, DeviceId parent);
   void set_device_info(DeviceId device, const std::optional<std::string>& model,
                        const std::optional<std::string>& firmware);
 
@@ -213,7 +214,7 @@ class Store {
 
   Connection& db_;
   RecentSamples* recent_;
-  Statement find_device_, insert_device_, touch_device_, touch_device_and_clock_, set_info_;
+  Statement find_device_, insert_device_, touch_device_, touch_device_and_clock_, set_info_, set_parent_;
   Statement insert_frame_, insert_record_, find_record_fields_;
   Statement find_series_, insert_series_, insert_sample_;
   Statement insert_batch_, read_batches_, delete_batches_, newest_batch_;
