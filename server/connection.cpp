@@ -1,6 +1,8 @@
 // Pieces every device connection shares.
 #include "server/connection.hpp"
 
+#include <boost/asio/connect.hpp>
+
 namespace sunkeep::server {
 
 namespace asio = boost::asio;
@@ -30,6 +32,23 @@ asio::awaitable<WriteResult> write_within(asio::ip::tcp::socket& socket, asio::s
   auto result = co_await (asio::async_write(socket, bytes, tuple_awaitable) || timer.async_wait(tuple_awaitable));
   if (result.index() == 1) co_return WriteResult::timed_out;
   co_return std::get<0>(std::get<0>(result)) ? WriteResult::failed : WriteResult::written;
+}
+
+asio::awaitable<Connected> connect_within(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+  const auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, timeout);  // one deadline for the resolve and the connect
+  asio::ip::tcp::resolver resolver(executor);
+  auto resolving = co_await (resolver.async_resolve(host, std::to_string(port), tuple_awaitable) ||
+                             timer.async_wait(tuple_awaitable));
+  if (resolving.index() == 1) co_return Connected{.error = "cannot resolve " + host + " within the connect timeout"};
+  auto resolved = std::get<0>(std::move(resolving));
+  if (std::get<0>(resolved)) co_return Connected{.error = "cannot resolve " + host + ": " + std::get<0>(resolved).message()};
+  asio::ip::tcp::socket socket(executor);
+  auto connected = co_await (asio::async_connect(socket, std::get<1>(resolved), tuple_awaitable) ||
+                             timer.async_wait(tuple_awaitable));
+  if (connected.index() == 1) co_return Connected{.error = "no connection within the connect timeout"};
+  if (const auto error = std::get<0>(std::get<0>(connected))) co_return Connected{.error = error.message()};
+  co_return Connected{.socket = std::move(socket)};
 }
 
 }  // namespace sunkeep::server

@@ -1,5 +1,5 @@
-// Pieces every device connection shares: naming the peer, closing the socket, and a write bounded
-// by a timeout.
+// Pieces every device connection shares: naming the peer, opening and closing the socket, and a
+// write bounded by a timeout.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace sunkeep::server {
@@ -31,6 +32,15 @@ struct PeerName {
 PeerName peer_name(const boost::asio::ip::tcp::socket& socket);
 // "address:port", "[v6]:port": how a peer is written in logs and the archive.
 std::string endpoint_text(const boost::asio::ip::address& address, std::uint16_t port);
+
+// A connection opened to `host`:`port` within `timeout` (the name resolved and the connection made
+// within it), on the calling task's executor; or none, with why in `error`.
+struct Connected {
+  std::optional<boost::asio::ip::tcp::socket> socket;
+  std::string error;
+};
+boost::asio::awaitable<Connected> connect_within(const std::string& host, std::uint16_t port,
+                                                 std::chrono::milliseconds timeout);
 
 // Shuts the socket down and closes it; errors are irrelevant at that point.
 void close_socket(boost::asio::ip::tcp::socket& socket);

@@ -34,6 +34,16 @@ asio::awaitable<PollRead> TcpTransport::read(PollClock::time_point until) {
   co_return PollRead{.bytes = std::span<const std::uint8_t>(buffer_.data(), std::get<1>(std::get<0>(result)))};
 }
 
+PollRead TcpTransport::read_ready() {
+  if (closed_) return {};
+  boost::system::error_code error;
+  const std::size_t available = socket_.available(error);
+  if (error || available == 0) return {};
+  const std::size_t size = socket_.read_some(asio::buffer(buffer_.data(), std::min(available, buffer_.size())), error);
+  if (error) return {};
+  return PollRead{.bytes = std::span<const std::uint8_t>(buffer_.data(), size)};
+}
+
 asio::awaitable<WriteResult> TcpTransport::write(std::span<const std::uint8_t> message, std::size_t /*peer*/) {
   if (closed_) co_return WriteResult::failed;
   const WriteResult result =

@@ -65,6 +65,8 @@ class TcpTransport final : public PollTransport {
   TcpTransport(boost::asio::ip::tcp::socket socket, std::chrono::milliseconds write_timeout);
 
   boost::asio::awaitable<PollRead> read(PollClock::time_point until) override;
+  // What the socket holds already, without blocking (an end of stream is left to read()).
+  PollRead read_ready() override;
   boost::asio::awaitable<WriteResult> write(std::span<const std::uint8_t> message, std::size_t peer) override;
   void close() override;
 

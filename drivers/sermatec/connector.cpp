@@ -5,8 +5,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -18,7 +16,6 @@
 namespace sunkeep::drivers {
 
 namespace asio = boost::asio;
-using namespace asio::experimental::awaitable_operators;
 using asio::awaitable;
 using asio::ip::tcp;
 using server::tuple_awaitable;
@@ -29,22 +26,9 @@ namespace {
 // lives on the calling task's strand, where its session runs and is closed.
 awaitable<std::optional<tcp::socket>> connect_to(const config::SermatecInverter& inverter,
                                                  std::chrono::milliseconds timeout) {
-  const auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  auto resolved = co_await resolver.async_resolve(inverter.host, std::to_string(inverter.port), tuple_awaitable);
-  if (std::get<0>(resolved)) {
-    spdlog::info("sermatec local {}:{}: cannot resolve: {}", inverter.host, inverter.port, std::get<0>(resolved).message());
-    co_return std::nullopt;
-  }
-  tcp::socket socket(executor);
-  asio::steady_timer timer(executor, timeout);
-  auto connected = co_await (asio::async_connect(socket, std::get<1>(resolved), tuple_awaitable) ||
-                             timer.async_wait(tuple_awaitable));
-  if (connected.index() == 1 || std::get<0>(std::get<0>(connected))) {
-    spdlog::info("sermatec local {}:{}: connect failed", inverter.host, inverter.port);
-    co_return std::nullopt;
-  }
-  co_return std::optional<tcp::socket>(std::move(socket));
+  server::Connected connected = co_await server::connect_within(inverter.host, inverter.port, timeout);
+  if (!connected.socket) spdlog::info("sermatec local {}:{}: connect failed: {}", inverter.host, inverter.port, connected.error);
+  co_return std::move(connected.socket);
 }
 
 // Connects, runs a session until it ends, waits (backing off while the inverter does not identify
