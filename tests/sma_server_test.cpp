@@ -4,6 +4,7 @@
 // across cycles, the refused password, logoff at shutdown, the meter's thinning and counter rule,
 // sunkeep's own bus serial, and the password never leaking anywhere.
 #include "protocol/sma/requests.hpp"
+#include "tests/support/device_api.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/fake_sma.hpp"
 #include "tests/support/http_client.hpp"
@@ -65,16 +66,6 @@ json latest_with(std::uint16_t port, const std::string& path, const std::string&
       10s);
   REQUIRE_MESSAGE(seen, "metric " << metric << " never appeared at " << path);
   return latest;
-}
-
-bool has_event(std::uint16_t port, const std::string& path, const std::string& code) {
-  const HttpReply r = http_get(port, path + "/events");
-  if (r.status != 200) return false;
-  const json answer = json::parse(r.body);
-  for (const auto& e : answer["events"]) {
-    if (e["code"] == code) return true;
-  }
-  return false;
 }
 
 std::vector<std::uint8_t> fixture_bytes(const std::string& name) {

@@ -1,5 +1,6 @@
 // The simulated Sermatec inverter, on plain POSIX sockets with poll() timeouts.
 #include "tests/support/fake_inverter.hpp"
+#include "tests/support/loopback.hpp"
 
 #include "protocol/sermatec/frame.hpp"
 #include "protocol/sermatec/frame_decoder.hpp"
@@ -23,14 +24,6 @@ namespace {
 std::vector<std::uint8_t> dump(const std::string& name) {
   const std::string raw = fixture("sermatec/dumps/" + name);
   return {raw.begin(), raw.end()};
-}
-
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
 }
 
 void write_all(int fd, const std::vector<std::uint8_t>& bytes) {

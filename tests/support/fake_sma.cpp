@@ -1,5 +1,6 @@
 // The loopback SMA inverter.
 #include "tests/support/fake_sma.hpp"
+#include "tests/support/loopback.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,18 +11,6 @@
 #include <stdexcept>
 
 namespace sunkeep::test {
-
-namespace {
-
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return address;
-}
-
-}  // namespace
 
 FakeSmaInverter::FakeSmaInverter(SimulatedInverter device) : device_(std::move(device)) {
   socket_ = ::socket(AF_INET, SOCK_DGRAM, 0);
