@@ -1,7 +1,6 @@
-// The SMA driver's counters and liveness.
+// The SMA driver's counters.
 #include "drivers/sma/shared.hpp"
 
-#include "api/api.hpp"
 #include "drivers/metric_names.hpp"
 #include "protocol/sma/packet.hpp"
 
@@ -38,21 +37,5 @@ SmaCounters::SmaCounters(metrics::Registry& m)
       meter_thinned(m.counter("sunkeep_meter_datagrams_total", "Energy meter datagrams heard, by what became of them.",
                               with("result", "thinned"))),
       commit_failures(m.counter(metric::commit_failures, metric::commit_failures_help)) {}
-
-void SmaLiveness::heard(const std::string& serial, UtcMillis when, std::chrono::milliseconds expected_interval) {
-  std::lock_guard lock(mutex_);
-  heard_[serial] = Heard{when, expected_interval};
-}
-
-void SmaLiveness::forget(const std::string& serial) {
-  std::lock_guard lock(mutex_);
-  heard_.erase(serial);
-}
-
-bool SmaLiveness::online(const std::string& serial, UtcMillis now) const {
-  std::lock_guard lock(mutex_);
-  const auto it = heard_.find(serial);
-  return it != heard_.end() && api::seen_within(it->second.when, now, it->second.interval.count());
-}
 
 }  // namespace sunkeep::drivers

@@ -5,6 +5,7 @@
 #include "common/civil_time.hpp"
 #include "common/metrics.hpp"
 #include "config/config.hpp"
+#include "drivers/liveness.hpp"
 #include "server/log_once.hpp"
 #include "server/observations.hpp"
 
@@ -34,23 +35,6 @@ struct SmaCounters {
   metrics::Counter& commit_failures;
 };
 
-// When each device last gave data: an inverter a valid data reply, a meter a datagram. Read by the
-// API's threads.
-class SmaLiveness {
- public:
-  void heard(const std::string& serial, UtcMillis when, std::chrono::milliseconds expected_interval);
-  void forget(const std::string& serial);
-  [[nodiscard]] bool online(const std::string& serial, UtcMillis now) const;
-
- private:
-  struct Heard {
-    UtcMillis when = 0;
-    std::chrono::milliseconds interval{0};
-  };
-  mutable std::mutex mutex_;
-  std::map<std::string, Heard> heard_;
-};
-
 struct SmaShared {
   SmaShared(const config::SmaConfig& cfg, server::ObservationCommitter& o, metrics::Registry& metrics)
       : config(cfg), observations(o), counters(metrics) {}
@@ -58,7 +42,7 @@ struct SmaShared {
   const config::SmaConfig& config;
   server::ObservationCommitter& observations;
   SmaCounters counters;
-  SmaLiveness liveness;
+  DeviceLiveness liveness;
   server::LogOnce log_once;
 };
 
