@@ -65,8 +65,8 @@ Reader non_empty_text(Get get) {
 }
 
 template <class Get>
-Reader duration(Get get, milliseconds minimum = milliseconds(1)) {
-  return [get, minimum](const toml::node& n, Config& c) -> std::optional<std::string> {
+Reader duration(Get get, milliseconds minimum = milliseconds(1), milliseconds maximum = milliseconds::max()) {
+  return [get, minimum, maximum](const toml::node& n, Config& c) -> std::optional<std::string> {
     if (!n.is_string()) return "must be a duration string such as \"30s\", \"5m\", \"2h\" or \"7d\"";
     const auto d = parse_duration(*n.value<std::string>());
     if (!d || d->count() <= 0) return "\"" + *n.value<std::string>() + "\" is not a duration (use e.g. \"30s\", \"5m\", \"2h\", \"7d\")";
@@ -74,6 +74,7 @@ Reader duration(Get get, milliseconds minimum = milliseconds(1)) {
       return "must be at least " + (minimum.count() % 1000 == 0 ? std::to_string(minimum.count() / 1000) + "s"
                                                                  : std::to_string(minimum.count()) + "ms");
     }
+    if (*d > maximum) return "must be at most " + std::to_string(maximum.count() / 1000) + "s";
     get(c) = *d;
     return std::nullopt;
   };
@@ -139,7 +140,9 @@ inline Reader table_list(std::string_view list_name, std::function<void(Config&)
         const std::string_view key_name = name.str();
         const auto it = std::find_if(keys.begin(), keys.end(), [key_name](const KeySpec& k) { return k.name == key_name; });
         if (it == keys.end()) return where + "unknown key \"" + std::string(key_name) + "\" (known: " + known + ")";
-        if (auto error = it->read(node, c)) return where + std::string(key_name) + " " + *error;
+        if (auto error = it->read(node, c)) {
+          return entry + " (line " + std::to_string(line_of(node)) + "): " + std::string(key_name) + " " + *error;
+        }
       }
       for (const auto name : required) {
         if (!table->contains(name)) return where + std::string(name) + " is required";

@@ -256,3 +256,72 @@ TEST_CASE("config: a syntax error on a password line does not quote the password
   CHECK(p.to_string("t").find("\\q") == std::string::npos);
   CHECK(p.to_string("t").find("Secret") == std::string::npos);
 }
+
+TEST_CASE("config: the [apsystems] section and its ECUs") {
+  const auto defaults = parse_config("", "t");
+  const ApsystemsConfig& d = defaults.config.apsystems;
+  CHECK(d.enabled);
+  CHECK(d.poll_interval == 60s);
+  CHECK(d.command_pause == 3s);
+  CHECK(d.connect_timeout == 5s);
+  CHECK(d.read_timeout == 5s);
+  CHECK(d.retries == 2);
+  CHECK(d.ecus.empty());
+
+  const auto r = parse_config(
+      "[apsystems]\npoll_interval = \"5m\"\ncommand_pause = \"2s\"\nconnect_timeout = \"4s\"\nread_timeout = \"6s\"\n"
+      "retries = 1\n[[apsystems.ecu]]\nhost = \"192.168.1.60\"\n"
+      "[[apsystems.ecu]]\nhost = \"ecu-c.lan\"\nport = 8900\necu_id = \"215000012345\"\n",
+      "t");
+  REQUIRE(r.ok());
+  const ApsystemsConfig& c = r.config.apsystems;
+  CHECK(c.poll_interval == 300s);
+  CHECK(c.command_pause == 2s);
+  CHECK(c.connect_timeout == 4s);
+  CHECK(c.read_timeout == 6s);
+  CHECK(c.retries == 1);
+  REQUIRE(c.ecus.size() == 2);
+  CHECK(c.ecus[0].host == "192.168.1.60");
+  CHECK(c.ecus[0].port == 8899);
+  CHECK(c.ecus[0].ecu_id.empty());
+  CHECK(c.ecus[1].port == 8900);
+  CHECK(c.ecus[1].ecu_id == "215000012345");
+}
+
+TEST_CASE("config: the APsystems limits of apsystems-ecu.md §11.1 are named by key and line") {
+  struct Case {
+    std::string text;
+    std::string key;
+    std::size_t line;  // an [[apsystems.ecu]] entry's problem is on the entry's line, the message names the key's
+  };
+  const std::vector<Case> cases{
+      {"[apsystems]\npoll_interval = \"29s\"\n", "apsystems.poll_interval", 2},
+      {"[apsystems]\ncommand_pause = \"500ms\"\n", "apsystems.command_pause", 2},
+      {"[apsystems]\n\ncommand_pause = \"61s\"\n", "apsystems.command_pause", 3},
+      {"[apsystems]\nretries = 3\n", "apsystems.retries", 2},
+      {"[[apsystems.ecu]]\nhost = \"h\"\necu_id = \"21630009069\"\n", "apsystems.ecu", 1},
+      {"[[apsystems.ecu]]\nhost = \"h\"\necu_id = \"21630009069X\"\n", "apsystems.ecu", 1},
+      {"[[apsystems.ecu]]\nport = 8899\n", "apsystems.ecu", 1},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.text);
+    const Problem p = only_problem(parse_config(c.text, "t"));
+    CHECK(p.key == c.key);
+    CHECK(p.line == c.line);
+  }
+  const Problem id = only_problem(parse_config("[[apsystems.ecu]]\nhost = \"h\"\necu_id = \"2163\"\n", "t"));
+  CHECK(id.message.find("(line 3): ecu_id \"2163\" is not 12 digits") != std::string::npos);
+  CHECK(parse_config("[apsystems]\npoll_interval = \"30s\"\ncommand_pause = \"1s\"\n", "t").ok());
+  // One ECU listed twice would be polled over two connections at once.
+  const Problem twice = only_problem(
+      parse_config("[[apsystems.ecu]]\nhost = \"h\"\n[[apsystems.ecu]]\nport = 8899\nhost = \"h\"\n", "t"));
+  CHECK(twice.key == "apsystems.ecu");
+  CHECK(twice.line == 5);
+  CHECK(twice.message.find("entry 2 names the same ECU as entry 1") != std::string::npos);
+  CHECK(only_problem(parse_config("[[apsystems.ecu]]\nhost = \"a\"\necu_id = \"216300090693\"\n"
+                                  "[[apsystems.ecu]]\nhost = \"b\"\necu_id = \"216300090693\"\n",
+                                  "t"))
+            .message.find("ecu_id 216300090693") != std::string::npos);
+  CHECK(parse_config("[[apsystems.ecu]]\nhost = \"h\"\n[[apsystems.ecu]]\nhost = \"h\"\nport = 8900\n", "t").ok());
+  CHECK(parse_config("[apsystems]\ncommand_pause = \"60s\"\n[[apsystems.ecu]]\nhost = \"h\"\necu_id = \"\"\n", "t").ok());
+}

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/vendor/alphaess.hpp"
+#include "config/vendor/apsystems.hpp"
 #include "config/vendor/sermatec.hpp"
 #include "config/vendor/sma.hpp"
 
@@ -12,6 +13,7 @@ struct VendorSections {
   AlphaEssConfig alphaess;
   SermatecConfig sermatec;
   SmaConfig sma;
+  ApsystemsConfig apsystems;
 };
 
 }  // namespace sunkeep::config

@@ -3,6 +3,6 @@
 
 namespace sunkeep::config {
 
-std::vector<SectionSpec> vendor_sections() { return {alphaess_section(), sermatec_section(), sma_section()}; }
+std::vector<SectionSpec> vendor_sections() { return {alphaess_section(), sermatec_section(), sma_section(), apsystems_section()}; }
 
 }  // namespace sunkeep::config

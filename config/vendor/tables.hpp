@@ -10,6 +10,7 @@ namespace sunkeep::config {
 SectionSpec alphaess_section();
 SectionSpec sermatec_section();
 SectionSpec sma_section();
+SectionSpec apsystems_section();
 
 // Every vendor's section, in the order `check-config` lists known sections.
 std::vector<SectionSpec> vendor_sections();
