@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(alphaess_stream alphaess_payloads sermatec_stream sermatec_poller config_file http_request sample_block archive_blocks json_redaction sma_datagram sma_poller)
+[ ${#targets[@]} -gt 0 ] || targets=(alphaess_stream alphaess_payloads sermatec_stream sermatec_poller config_file http_request sample_block archive_blocks json_redaction sma_datagram sma_poller apsystems_reply apsystems_poller)
 
 bash scripts/install-deps.sh
 bash scripts/install-deps.sh --fuzz
@@ -44,6 +44,9 @@ mkdir -p "$corpus/sermatec_poller"
 for f in "$fixtures"/sermatec/dumps/resp_98*.bin; do [ -f "$f" ] && { printf '\x1e\x01\xff'; head -c 255 "$f"; } > "$corpus/sermatec_poller/seed-$(basename "$f")" || true; done
 # Every captured Speedwire datagram (inverter, meter, discovery), as it came off the wire.
 seed sma_datagram "$fixtures"/sma/*.bin
+# Every captured APsystems ECU reply, exactly as read from port 8899.
+seed apsystems_reply "$fixtures"/apsystems/*.bin
+seed apsystems_poller "$fixtures"/apsystems/*.bin
 seed config_file deploy/sunkeep.toml
 seed json_redaction "$fixtures"/alphaess/*.json
 printf '{"UserName":"AL1","Pass\\u0077ord":"pw","Nested":[{"PASSWORD":{"a":[1,2]}}]}' > "$corpus/json_redaction/seed-escaped"
