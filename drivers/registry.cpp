@@ -2,6 +2,7 @@
 #include "drivers/registry.hpp"
 
 #include "drivers/alphaess/driver.hpp"
+#include "drivers/apsystems/driver.hpp"
 #include "drivers/sermatec/driver.hpp"
 #include "drivers/sma/driver.hpp"
 
@@ -12,6 +13,7 @@ std::vector<server::DriverFactory> all_drivers(SermatecTiming sermatec_timing) {
       [](server::DriverHost& host) { return std::make_unique<AlphaEssDriver>(host); },
       [sermatec_timing](server::DriverHost& host) { return std::make_unique<SermatecDriver>(host, sermatec_timing); },
       [](server::DriverHost& host) { return std::make_unique<SmaDriver>(host); },
+      [](server::DriverHost& host) { return std::make_unique<ApsystemsDriver>(host); },
   };
 }
 
