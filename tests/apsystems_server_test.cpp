@@ -90,6 +90,10 @@ TEST_CASE("apsystems: a strict ECU is polled without breaking its rules, ECU and
   CHECK(inverter_device["model"] == "DS3 (type 01)");
   CHECK(inverter_device["online"] == true);
   CHECK(get_json(port, "/api/v1/devices/apsystems:702000337185")["parent"] == "apsystems:216300090693");
+  const std::string metrics = http_get(port, "/metrics").body;
+  CHECK(metrics.find("sunkeep_signal_strength_ratio{device=\"apsystems:707000017197\"") != std::string::npos);
+  CHECK(metrics.find("parent=\"apsystems:216300090693\"") != std::string::npos);
+  CHECK(metrics.find("sunkeep_pv_energy_joules_total{device=\"apsystems:216300090693\"") != std::string::npos);
 
   // Several cycles later: only the three requests, in order, one connection each, no rule broken.
   REQUIRE(ecu.wait_for_requests(12, 10s));
