@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <concepts>
-#include <map>
 #include <utility>
 
 namespace sunkeep::apsystems {
@@ -295,9 +294,50 @@ std::optional<Shape> known_shape(std::string_view code, FiveAs five) {
 }
 
 // Look-ahead steps (records visited while trying sizes) one walk may spend before it gives up.
-// Sizing unknown records costs about 4 steps each, so even 1 100 of them (a full 10 000-byte
-// reply) stay far below it; only contrived replies that branch at every record reach it.
-constexpr std::size_t look_ahead_budget = std::size_t{1} << 14;
+// Sizing an unknown record costs about 4 steps, so 400 of them in one reply (an ECU serves a few
+// dozen inverters) stay below it; only contrived replies that branch at every record reach it.
+constexpr std::size_t look_ahead_budget = 2048;
+
+// What the look-ahead found for (offset, record index) pairs: a fixed open-addressing table,
+// allocated once when a walk first looks ahead (a node per entry made fuzzing allocation-bound).
+class TilesMemo {
+ public:
+  std::optional<bool> find(std::size_t at, std::size_t index) const {
+    if (slots_.empty()) return std::nullopt;
+    const std::uint32_t key = key_of(at, index);
+    for (std::size_t i = home(key), probes = 0; probes < slots_.size(); i = (i + 1) % slots_.size(), ++probes) {
+      if (slots_[i] == 0) return std::nullopt;
+      if ((slots_[i] & key_mask) == key) return (slots_[i] & value_bit) != 0;
+    }
+    return std::nullopt;
+  }
+
+  void remember(std::size_t at, std::size_t index, bool tiles) {
+    if (slots_.empty()) slots_.assign(capacity, 0);
+    const std::uint32_t key = key_of(at, index);
+    for (std::size_t i = home(key), probes = 0; probes < slots_.size(); i = (i + 1) % slots_.size(), ++probes) {
+      if (slots_[i] == 0 || (slots_[i] & key_mask) == key) {
+        slots_[i] = key | (tiles ? value_bit : 0);
+        return;
+      }
+    }  // full: not remembered, only found again the slow way
+  }
+
+ private:
+  static constexpr int capacity_bits = 14;
+  static constexpr std::size_t capacity = std::size_t{1} << capacity_bits;  // above what a walk's budget inserts
+  static constexpr std::uint32_t value_bit = 1u << 31;
+  static constexpr std::uint32_t key_mask = value_bit - 1;
+
+  // Offsets and indices stay below 2^14 (a reply is at most 10 000 bytes); 0 marks a free slot.
+  static std::uint32_t key_of(std::size_t at, std::size_t index) {
+    return static_cast<std::uint32_t>(((at & 0x3FFF) << 14 | (index & 0x3FFF)) + 1);
+  }
+  // Fibonacci hashing: the top bits of the product mix offset and index alike.
+  static std::size_t home(std::uint32_t key) { return (key * 2654435761u) >> (32 - capacity_bits); }
+
+  std::vector<std::uint32_t> slots_;
+};
 
 struct Placement {
   std::size_t at = 0;
@@ -333,7 +373,7 @@ class RecordWalk {
       }
       check_header(at, walk);
       const auto shape = shape_at(at, index);
-      if (!shape) {
+      if (!shape || gave_up_) {
         fail(walk, type_at(at) == ambiguous_type
                        ? "type 05 records tile both or neither as 21 and 27 bytes: none decoded"
                        : "an unknown type code whose record size could not be decided: walk stopped there");
@@ -415,10 +455,9 @@ class RecordWalk {
   // Whether some parse of the records from `at`, the `index`-th on, tiles (memoised: unknown
   // records branch over the candidate sizes).
   bool rest_tiles(std::size_t at, std::size_t index) {
-    const auto key = std::pair{at, index};
-    if (const auto known = tiles_memo_.find(key); known != tiles_memo_.end()) return known->second;
+    if (const auto known = tiles_memo_.find(at, index)) return *known;
     const bool tiles = walk_tiles(at, index);
-    tiles_memo_[key] = tiles;
+    tiles_memo_.remember(at, index, tiles);
     return tiles;
   }
 
@@ -447,7 +486,7 @@ class RecordWalk {
   std::size_t end_;
   std::size_t declared_;
   FiveAs five_;
-  std::map<std::pair<std::size_t, std::size_t>, bool> tiles_memo_;
+  TilesMemo tiles_memo_;
   std::size_t steps_left_ = look_ahead_budget;
   bool met_five_ = false;
   bool gave_up_ = false;
