@@ -3,12 +3,12 @@
 // Every byte access is bounds-checked; nothing throws on bad input.
 #include "protocol/apsystems/codec.hpp"
 
+#include "common/bytes.hpp"
 #include "common/hex.hpp"
 #include "common/parsed.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <concepts>
 #include <utility>
 
 namespace sunkeep::apsystems {
@@ -18,11 +18,8 @@ namespace {
 // ---- Byte access -------------------------------------------------------------------------------
 
 using Data = std::span<const std::uint8_t>;
-
-// True when `count` bytes from `at` lie inside `data`; never overflows.
-bool holds(Data data, std::size_t at, std::size_t count) {
-  return at <= data.size() && count <= data.size() - at;
-}
+using bytes::big_endian;
+using bytes::holds;
 
 bool is_digit(std::uint8_t byte) { return byte >= '0' && byte <= '9'; }
 
@@ -49,14 +46,6 @@ bool equals_at(Data data, std::size_t at, std::string_view text) {
   const Data part = data.subspan(at, text.size());
   return std::equal(part.begin(), part.end(), text.begin(),
                     [](std::uint8_t byte, char c) { return byte == static_cast<std::uint8_t>(c); });
-}
-
-// The sizeof(T) bytes at `at`, most significant first. Precondition: holds(data, at, sizeof(T)).
-template <std::unsigned_integral T>
-T big_endian(Data data, std::size_t at) {
-  T value = 0;
-  for (std::uint8_t byte : data.subspan(at, sizeof(T))) value = static_cast<T>((value << 8) | byte);
-  return value;
 }
 
 // `value` (below 10 000) as four ASCII digits.

@@ -1,7 +1,7 @@
 // Energy Meter / Sunny Home Manager datagram decoding (sma-speedwire.md §8).
 #include "protocol/sma/meter.hpp"
 
-#include "protocol/sma/bytes.hpp"
+#include "common/bytes.hpp"
 
 #include <algorithm>
 

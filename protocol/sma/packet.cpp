@@ -1,7 +1,7 @@
 // The Speedwire tag chain, the generic header check and the 0x6065 header (sma-speedwire.md §2, §3).
 #include "protocol/sma/packet.hpp"
 
-#include "protocol/sma/bytes.hpp"
+#include "common/bytes.hpp"
 
 #include <algorithm>
 #include <string>

@@ -1,7 +1,7 @@
 // Record decoding of 0x6065 replies (sma-speedwire.md §7).
 #include "protocol/sma/records.hpp"
 
-#include "protocol/sma/bytes.hpp"
+#include "common/bytes.hpp"
 
 #include <algorithm>
 #include <array>

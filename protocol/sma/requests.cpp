@@ -1,7 +1,7 @@
 // The whitelisted Speedwire request builders (sma-speedwire.md §3.1, §4, §5, §6, §9.6).
 #include "protocol/sma/requests.hpp"
 
-#include "protocol/sma/bytes.hpp"
+#include "common/bytes.hpp"
 
 #include <algorithm>
 #include <concepts>

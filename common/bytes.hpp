@@ -1,5 +1,5 @@
-// Byte access shared by the Speedwire codec files (not part of the codec's interface): a bounds
-// test, and little- and big-endian reads whose callers have made that test first.
+// Byte access for the codecs of untrusted input: a bounds test, and little- and big-endian reads
+// whose callers have made that test first.
 #pragma once
 
 #include <concepts>
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <span>
 
-namespace sunkeep::sma::bytes {
+namespace sunkeep::bytes {
 
 // True when `count` bytes from `at` lie inside `data`; never overflows.
 inline bool holds(std::span<const std::uint8_t> data, std::size_t at, std::size_t count) {
@@ -30,4 +30,4 @@ T big_endian(std::span<const std::uint8_t> data, std::size_t at) {
   return value;
 }
 
-}  // namespace sunkeep::sma::bytes
+}  // namespace sunkeep::bytes
