@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sunkeep {
@@ -25,6 +27,14 @@ struct Reading {
 
   friend bool operator==(const Reading&, const Reading&) = default;
 };
+
+// A value under its vendor name, and one under its canonical name.
+inline Reading vendor_reading(std::string name, std::string_view unit, double value) {
+  return Reading{std::move(name), std::string(unit), value, false};
+}
+inline Reading canonical_reading(std::string_view name, std::string_view unit, double value) {
+  return Reading{std::string(name), std::string(unit), value, true};
+}
 
 enum class FrameDirection : int { from_device = 0, to_device = 1 };
 

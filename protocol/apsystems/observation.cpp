@@ -7,13 +7,6 @@
 
 namespace sunkeep::apsystems {
 
-namespace {
-
-Reading vendor(std::string name, std::string unit, double value) { return {std::move(name), std::move(unit), value, false}; }
-Reading canonical(std::string name, std::string unit, double value) { return {std::move(name), std::move(unit), value, true}; }
-
-}  // namespace
-
 DeviceEvent event(std::string code, std::string text) {
   DeviceEvent e;
   e.source = std::string(vendor_name);
@@ -34,12 +27,12 @@ RawFrame archived(std::span<const std::uint8_t> bytes, Command command, FrameDir
 
 Update EcuMapper::ecu_info(const EcuInfo& info, UtcMillis received) {
   DeviceUpdate ecu{.serial = info.ecu_id, .model = ecu_model(info.ecu_id), .firmware = info.firmware};
-  ecu.readings.push_back(vendor("current_power", "W", info.current_power_w));
-  ecu.readings.push_back(canonical("pv_power", "W", info.current_power_w));
+  ecu.readings.push_back(vendor_reading("current_power", "W", info.current_power_w));
+  ecu.readings.push_back(canonical_reading("pv_power", "W", info.current_power_w));
   add_today(info, received, ecu);
   add_lifetime(info.lifetime_energy_kwh, ecu);
-  ecu.readings.push_back(vendor("inverters", "", info.inverters));
-  ecu.readings.push_back(vendor("inverters_online", "", info.inverters_online));
+  ecu.readings.push_back(vendor_reading("inverters", "", info.inverters));
+  ecu.readings.push_back(vendor_reading("inverters_online", "", info.inverters_online));
   Update update;
   update.ecu = std::move(ecu);
   return update;
@@ -59,8 +52,8 @@ void EcuMapper::add_lifetime(double kwh, DeviceUpdate& out) {
   }
   lifetime_glitch_reported_ = false;
   lifetime_kwh_ = kwh;
-  out.readings.push_back(vendor("lifetime_energy", "kWh", kwh));
-  out.readings.push_back(canonical("pv_energy_total", "kWh", kwh));
+  out.readings.push_back(vendor_reading("lifetime_energy", "kWh", kwh));
+  out.readings.push_back(canonical_reading("pv_energy_total", "kWh", kwh));
 }
 
 // Today's energy of 0 while inverters are online, less than an hour after a reading above 0, is a
@@ -70,8 +63,8 @@ void EcuMapper::add_today(const EcuInfo& info, UtcMillis received, DeviceUpdate&
   const bool recent_positive = today_ && today_->first > 0 && received - today_->second < today_glitch_window_ms;
   if (kwh == 0 && info.inverters_online > 0 && recent_positive) return;
   today_ = std::pair(kwh, received);
-  out.readings.push_back(vendor("today_energy", "kWh", kwh));
-  out.readings.push_back(canonical("pv_energy_today", "kWh", kwh));
+  out.readings.push_back(vendor_reading("today_energy", "kWh", kwh));
+  out.readings.push_back(canonical_reading("pv_energy_today", "kWh", kwh));
 }
 
 Update EcuMapper::realtime(const Realtime& realtime) {
@@ -105,24 +98,24 @@ DeviceUpdate EcuMapper::inverter_update(const InverterRecord& record, Update& up
     }
   }
   const bool with_values = record.online() && record.decoded;
-  out.readings.push_back(vendor("online", "", record.online() ? 1 : 0));
+  out.readings.push_back(vendor_reading("online", "", record.online() ? 1 : 0));
   if (with_values) add_values(record, out);
   return out;
 }
 
 void EcuMapper::add_values(const InverterRecord& record, DeviceUpdate& out) const {
   for (std::size_t i = 0; i < record.powers_w.size(); ++i) {
-    out.readings.push_back(vendor("power_" + std::to_string(i + 1), "W", record.powers_w[i]));
+    out.readings.push_back(vendor_reading("power_" + std::to_string(i + 1), "W", record.powers_w[i]));
   }
   for (std::size_t i = 0; i < record.voltages_v.size(); ++i) {
-    out.readings.push_back(vendor("voltage_" + std::to_string(i + 1), "V", record.voltages_v[i]));
+    out.readings.push_back(vendor_reading("voltage_" + std::to_string(i + 1), "V", record.voltages_v[i]));
   }
-  out.readings.push_back(vendor("frequency", "Hz", record.frequency_hz));
-  out.readings.push_back(vendor("temperature", "°C", record.temperature_c));
+  out.readings.push_back(vendor_reading("frequency", "Hz", record.frequency_hz));
+  out.readings.push_back(vendor_reading("temperature", "°C", record.temperature_c));
   const double total = std::accumulate(record.powers_w.begin(), record.powers_w.end(), 0.0);
-  out.readings.push_back(canonical("pv_power", "W", total));
-  out.readings.push_back(canonical("grid_frequency", "Hz", record.frequency_hz));
-  out.readings.push_back(canonical("inverter_temperature", "°C", record.temperature_c));
+  out.readings.push_back(canonical_reading("pv_power", "W", total));
+  out.readings.push_back(canonical_reading("grid_frequency", "Hz", record.frequency_hz));
+  out.readings.push_back(canonical_reading("inverter_temperature", "°C", record.temperature_c));
 }
 
 Update EcuMapper::signal(const Signal& signal) {
@@ -132,8 +125,8 @@ Update EcuMapper::signal(const Signal& signal) {
   for (const auto& level : signal.levels) {
     if (!online_when_stored_.contains(level.uid)) continue;
     DeviceUpdate out{.serial = level.uid};
-    out.readings.push_back(vendor("signal_level", "", level.level));
-    out.readings.push_back(canonical("signal_strength", "%", level.level * 100.0 / 255.0));
+    out.readings.push_back(vendor_reading("signal_level", "", level.level));
+    out.readings.push_back(canonical_reading("signal_strength", "%", level.level * 100.0 / 255.0));
     update.inverters.push_back(std::move(out));
   }
   return update;

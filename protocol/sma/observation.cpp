@@ -71,14 +71,6 @@ const Metric* metric_of(std::uint16_t lri) {
 
 bool is_energy(std::string_view canonical) { return canonical == "pv_energy_total" || canonical == "pv_energy_today"; }
 
-Reading vendor_reading(std::string name, std::string_view unit, double value) {
-  return Reading{std::move(name), std::string(unit), value, false};
-}
-
-Reading canonical_reading(std::string_view name, std::string_view unit, double value) {
-  return Reading{std::string(name), std::string(unit), value, true};
-}
-
 // The sum of the valid values of `lri`'s records; nullopt when none is valid.
 std::optional<double> valid_sum(const std::vector<Record>& records, std::uint16_t lri) {
   std::optional<double> sum;
