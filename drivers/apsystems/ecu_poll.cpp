@@ -106,7 +106,7 @@ class EcuPoll {
   apsystems::EcuMapper mapper_;
   std::string serial_;                // the ECU id, once known
   bool confirmed_ = false;            // a 0001 reply named serial_ (not only the config)
-  std::set<std::string> inverters_;   // UIDs seen under this ECU
+  std::set<std::string> inverters_;   // UIDs in this ECU's real-time replies (the only source of inverter updates)
   UtcMillis last_malformed_event_ = 0;
 };
 
@@ -231,7 +231,6 @@ awaitable<void> EcuPoll::store(apsystems::Update&& update, RawFrame&& frame, Utc
   }
   co_await commit(std::move(ecu));
   for (auto& inverter : update.inverters) {
-    inverters_.insert(inverter.serial);
     Observation seen = observation(std::move(inverter.serial), received);
     seen.parent = serial_;
     seen.readings = std::move(inverter.readings);
