@@ -11,6 +11,8 @@
 
 namespace sunkeep::config {
 
+SectionSpec mqtt_section();  // config/mqtt.cpp
+
 namespace {
 
 std::vector<SectionSpec> generic_sections() {
@@ -25,6 +27,7 @@ std::vector<SectionSpec> generic_sections() {
         {"expose_personal_data", boolean([](C& c) -> bool& { return c.http.expose_personal_data; })},
         {"max_connections", integer([](C& c) -> std::uint32_t& { return c.http.max_connections; }, 1, 1'000'000)},
         {"max_buffered_mb", integer([](C& c) -> std::uint32_t& { return c.http.max_buffered_mb; }, 1, 1'000'000)}}},
+      mqtt_section(),
   };
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/limits.hpp"
+#include "config/mqtt.hpp"
 #include "config/values.hpp"
 #include "config/vendor/sections.hpp"
 
@@ -34,6 +35,7 @@ struct HttpConfig {
 struct Config : VendorSections {
   StorageConfig storage;
   HttpConfig http;
+  MqttConfig mqtt;
 };
 
 struct Problem {

@@ -10,6 +10,8 @@ packages=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev
   doctest-dev libtomlplusplus-dev libcli11-dev
   libhowardhinnant-date-dev tzdata libzstd-dev
+  libmosquitto-dev  # the MQTT client (mqtt.md)
+  mosquitto openssl  # the tests run a real broker, with certificates they make
   prometheus  # promtool checks the /metrics page in the tests
 )
 if [ "${1:-}" = "--fuzz" ]; then
