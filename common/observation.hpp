@@ -74,6 +74,8 @@ struct DeviceEvent {
   std::optional<std::string> text;
   // Filled in by the ingest: the device time as UTC, else the receive time.
   UtcMillis utc = 0;
+  // Filled in by the ingest: false when the event was stored before (a repeated EventLog entry).
+  bool stored = false;
 };
 
 // A command sunkeep sent (`status` empty) or the device's answer to one.

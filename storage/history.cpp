@@ -311,4 +311,11 @@ std::vector<CounterGuardRow> HistoryReader::counter_guards() {
   return out;
 }
 
+std::map<std::string, std::string> HistoryReader::mqtt_topics() {
+  auto s = db_.prepare("SELECT topic, kind FROM mqtt_topic");
+  std::map<std::string, std::string> out;
+  while (s.step()) out.emplace(s.text(0), s.text(1));
+  return out;
+}
+
 }  // namespace sunkeep::storage

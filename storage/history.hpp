@@ -8,6 +8,7 @@
 #include "storage/sqlite.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,6 +98,8 @@ class HistoryReader {
   std::vector<FrameItem> frames(std::int64_t device, TimeRange range, std::int64_t limit);
   std::vector<RejectionItem> rejections();
   std::vector<CounterGuardRow> counter_guards();
+  // The retained MQTT topics recorded as published: topic → kind (Store::record_mqtt_topics).
+  std::map<std::string, std::string> mqtt_topics();
   // A value saved with Store::save_setting, if any.
   std::optional<std::string> setting(const std::string& key);
 

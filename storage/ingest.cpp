@@ -75,7 +75,7 @@ void store_events(Context& c, DeviceId device) {
   const auto offset = c.store.clock_offset(device);
   for (DeviceEvent& event : c.seen.events) {
     event.utc = event.device_time ? utc_of(c, *event.device_time, offset) : c.seen.received;
-    c.store.insert_event({.device = device, .source = event.source,
+    event.stored = c.store.insert_event({.device = device, .source = event.source,
                           .device_time = event.device_time ? std::optional(event.device_time->to_device_string())
                                                            : std::nullopt,
                           .code = event.code, .text = event.text, .utc = event.utc, .received = c.seen.received,

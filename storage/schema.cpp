@@ -216,8 +216,18 @@ CREATE TABLE setting (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<const char*, 9> migrations{migration_1, migration_2, migration_3, migration_4, migration_5,
-                                                migration_6, migration_7, migration_8, migration_9};
+// Every retained MQTT topic sunkeep has published (mqtt.md §4.3), so that it can empty those it
+// no longer publishes. `kind`: "component:<HA device identifier>" for a component-mode
+// discovery topic (migrated when switching to device mode), else "".
+constexpr const char* migration_10 = R"sql(
+CREATE TABLE mqtt_topic (
+  topic TEXT PRIMARY KEY,
+  kind  TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+constexpr std::array<const char*, 10> migrations{migration_1, migration_2, migration_3, migration_4, migration_5,
+                                                 migration_6, migration_7, migration_8, migration_9, migration_10};
 
 }  // namespace
 

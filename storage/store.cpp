@@ -476,6 +476,14 @@ void Store::save_counter_guard(const std::string& vendor, const std::string& ser
   save_guard_.run();
 }
 
+void Store::record_mqtt_topics(const std::vector<std::pair<std::string, std::string>>& published,
+                               const std::vector<std::string>& emptied) {
+  auto add = db_.prepare("INSERT OR REPLACE INTO mqtt_topic (topic, kind) VALUES (?1, ?2)");
+  for (const auto& [topic, kind] : published) add.bind(1, topic).bind(2, kind).run();
+  auto remove = db_.prepare("DELETE FROM mqtt_topic WHERE topic = ?1");
+  for (const auto& topic : emptied) remove.bind(1, topic).run();
+}
+
 void Store::save_setting(const std::string& key, const std::string& value) {
   db_.prepare("INSERT OR REPLACE INTO setting (key, value) VALUES (?1, ?2)").bind(1, key).bind(2, value).run();
 }

@@ -127,6 +127,10 @@ class Store {
   void save_counter_guard(const std::string& vendor, const std::string& serial, const std::string& metric,
                           double exposed, std::optional<UtcMillis> below_since);
 
+  // Notes retained MQTT topics published (topic, kind) and forgets those emptied (mqtt.md §4.3).
+  void record_mqtt_topics(const std::vector<std::pair<std::string, std::string>>& published,
+                          const std::vector<std::string>& emptied);
+
   // Keeps a value of the server's own under `key` (table `setting`), replacing the last.
   void save_setting(const std::string& key, const std::string& value);
 
