@@ -1,6 +1,7 @@
 // The latest-values cache.
 #include "server/latest_values.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 namespace sunkeep::server {
@@ -37,7 +38,9 @@ void LatestValues::load(storage::HistoryReader& history,
     state.model = row.model;
     state.firmware = row.firmware;
     if (row.parent_vendor && row.parent_serial) state.parent = *row.parent_vendor + ":" + *row.parent_serial;
+    state.first_seen = row.first_seen;
     state.last_seen = row.last_seen;
+    state.peer = row.peer;
     state.clock_offset_ms = row.clock_offset_ms;
     const std::int64_t cadence = cadence_ms(row.vendor);
     for (const auto& latest : history.latest(row.id)) {
@@ -62,8 +65,17 @@ void LatestValues::consume(const Observation& seen) {
     next_guard_save_ = now + guard_save_interval;
     save_guard_now();
   }
-  const std::unique_lock lock(mutex_);
+  {
+    const std::unique_lock lock(mutex_);
+    apply(seen);
+  }
+  if (subscriber_) subscriber_->updated(updates_of(seen));
+}
+
+void LatestValues::apply(const Observation& seen) {
   DeviceState& device = state_of(seen.vendor, seen.serial);
+  if (device.first_seen == 0) device.first_seen = seen.received;
+  if (!seen.peer.empty()) device.peer = seen.peer;
   if (seen.model) device.model = seen.model;
   if (seen.firmware) device.firmware = seen.firmware;
   if (seen.parent) device.parent = seen.vendor + ":" + *seen.parent;
@@ -74,8 +86,42 @@ void LatestValues::consume(const Observation& seen) {
     if (record.outcome != RecordOutcome::inserted) continue;
     DeviceState& owner = record.serial.empty() || record.serial == seen.serial ? device : state_of(seen.vendor, record.serial);
     owner.last_seen = std::max(owner.last_seen, seen.received);
+    if (owner.first_seen == 0) owner.first_seen = seen.received;
     for (const auto& reading : record.readings) offer(owner, reading, record.utc, seen.received, seen.cadence_ms);
   }
+}
+
+std::vector<DeviceUpdate> LatestValues::updates_of(const Observation& seen) const {
+  std::vector<std::string> ids{seen.device_id()};
+  for (const auto& record : seen.records) {
+    if (record.outcome != RecordOutcome::inserted || record.serial.empty()) continue;
+    const std::string id = seen.vendor + ":" + record.serial;
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  std::vector<DeviceUpdate> updates;
+  const std::shared_lock lock(mutex_);
+  for (const auto& id : ids) {
+    const auto it = devices_.find(id);
+    if (it == devices_.end()) continue;
+    DeviceUpdate update{std::make_shared<const DeviceState>(it->second), {}};
+    if (id == seen.device_id()) {
+      for (const auto& event : seen.events) {
+        if (event.stored) update.events.push_back(event);
+      }
+    }
+    updates.push_back(std::move(update));
+  }
+  return updates;
+}
+
+void LatestValues::subscribe(std::shared_ptr<LatestValuesSubscriber> subscriber) {
+  std::vector<DeviceUpdate> everything;
+  {
+    const std::shared_lock lock(mutex_);
+    for (const auto& [id, state] : devices_) everything.push_back({std::make_shared<const DeviceState>(state), {}});
+  }
+  subscriber->updated(std::move(everything));
+  subscriber_ = std::move(subscriber);
 }
 
 void LatestValues::read(const std::function<void(const Devices&)>& read) const {

@@ -1,10 +1,11 @@
 // The first output sink: the newest value and sample time of every metric of every device, with
 // what the device object shows (model, firmware, last seen, clock offset), kept in memory from the
 // committed observations and rebuilt from the database at start. /metrics renders from it without
-// a query; MQTT and the live stream will read it too. Thread-safe: the sink's thread writes,
-// readers visit under a shared lock.
+// a query; MQTT subscribes to it and gets a copy of each device an observation changed, after the
+// counter guard. Thread-safe: the sink's thread writes, readers visit under a shared lock.
 #pragma once
 
+#include "common/device_state.hpp"
 #include "server/energy_guard.hpp"
 #include "server/sinks.hpp"
 #include "storage/history.hpp"
@@ -13,36 +14,18 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 namespace sunkeep::server {
 
-struct LatestValue {
-  double value = 0;
-  std::string unit;
-  bool canonical = false;
-  UtcMillis time = 0;          // its sample time
-  UtcMillis arrived = 0;       // when sunkeep received it
-  std::int64_t cadence_ms = 0;  // how often its device reports it
-  // A lifetime counter's value as /metrics and MQTT expose it, after the counter guard.
-  std::optional<double> exposed;
-
-  // interfaces.md §4: arrived within 3 × its cadence (it is the newest by sample time, as kept).
-  [[nodiscard]] bool fresh(UtcMillis now) const { return now - arrived <= 3 * cadence_ms; }
-};
-
-struct DeviceState {
-  std::string vendor;
-  std::string serial;
-  std::optional<std::string> model;
-  std::optional<std::string> firmware;
-  std::optional<std::string> parent;  // "<vendor>:<serial>"
-  UtcMillis last_seen = 0;
-  std::optional<std::int64_t> clock_offset_ms;
-  std::map<std::string, LatestValue, std::less<>> metrics;
-};
+using ::sunkeep::DeviceState;
+using ::sunkeep::DeviceUpdate;
+using ::sunkeep::LatestValue;
+using ::sunkeep::LatestValuesSubscriber;
 
 class LatestValues final : public Sink {
  public:
@@ -59,6 +42,9 @@ class LatestValues final : public Sink {
   void load(storage::HistoryReader& history, const std::function<std::int64_t(const std::string&)>& cadence_ms);
   // Hands the guard's unsaved changes to the save function (at shutdown).
   void save_guard_now();
+  // From now on `subscriber` hears of every device each observation updates; it gets every
+  // device known so far at once. Before the sink is added to the hub (not thread-safe).
+  void subscribe(std::shared_ptr<LatestValuesSubscriber> subscriber);
 
   [[nodiscard]] std::string_view name() const override { return "latest_values"; }
   void consume(const Observation& observation) override;
@@ -70,12 +56,18 @@ class LatestValues final : public Sink {
 
  private:
   DeviceState& state_of(const std::string& vendor, const std::string& serial);
+  // Takes in a committed observation (under the lock).
+  void apply(const Observation& seen);
   // `replayed`: read back from the database at start, not new.
   void offer(DeviceState& device, const Reading& reading, UtcMillis time, UtcMillis arrived, std::int64_t cadence_ms,
              bool replayed = false);
 
+  // Copies of the devices `seen` touched, with their new events.
+  std::vector<DeviceUpdate> updates_of(const Observation& seen) const;
+
   EnergyGuard& guard_;
   SaveGuard save_guard_;
+  std::shared_ptr<LatestValuesSubscriber> subscriber_;
   std::chrono::steady_clock::time_point next_guard_save_{};
   mutable std::shared_mutex mutex_;
   Devices devices_;
