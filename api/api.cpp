@@ -256,7 +256,7 @@ class Handler {
                                {"version", settings_.version},
                                {"uptime_s", (now_ - settings_.started) / 1000},
                                {"storage", health_status_.storage_status()},
-                               {"mqtt", "disabled"},
+                               {"mqtt", health_status_.mqtt_status()},
                                {"rejections", rejections}});
   }
 

@@ -73,6 +73,8 @@ class HealthStatus {
   [[nodiscard]] virtual std::string storage_status() const = 0;
   // Connections refused per peer and reason, newest first.
   [[nodiscard]] virtual std::vector<storage::RejectionItem> rejections() const = 0;
+  // "connected", "disconnected", or "disabled" when [mqtt] is off (mqtt.md §5).
+  [[nodiscard]] virtual std::string mqtt_status() const { return "disabled"; }
 };
 
 // Storage "ok" and no rejections: for API callers without a server (fuzzers, benchmarks).

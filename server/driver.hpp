@@ -41,6 +41,8 @@ class Driver {
 
   // The vendor part of device ids ("<vendor>:<serial>").
   [[nodiscard]] virtual std::string_view vendor() const = 0;
+  // The vendor's name as people write it (its brand), for Home Assistant's device names.
+  [[nodiscard]] virtual std::string_view manufacturer() const { return vendor(); }
   // Starts its accept loops and pollers as tasks of DriverHost::tasks (listeners are bound when
   // the driver is made, so a port in use fails the start with a clear error).
   virtual void start() = 0;

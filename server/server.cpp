@@ -21,6 +21,7 @@ namespace {
 // How long stop() waits for the tasks to end before stopping the I/O threads regardless.
 constexpr auto task_grace = std::chrono::milliseconds(1500);
 constexpr auto sink_grace = std::chrono::milliseconds(300);
+constexpr auto mqtt_grace = std::chrono::milliseconds(1500);
 constexpr std::size_t query_threads = 2;
 
 // Built-in tuning unless a test or benchmark overrides it (storage/tuning_override.hpp).
@@ -52,6 +53,7 @@ Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
   for (const auto& make : drivers) drivers_.push_back(make(*host_));
   reads_ = std::make_unique<ReadPool>(config_.storage.path, query_threads);
   load_latest_values();
+  if (config_.mqtt.enabled) make_mqtt_publisher(started);
   sinks_->add(latest_);
   metrics_page_ = std::make_unique<MetricsPage>(metrics_, *latest_, static_cast<const api::LiveStatus&>(*this));
   api_ = std::make_unique<api::Api>(api::Settings{.token = config_.http.token,
@@ -76,6 +78,38 @@ void Server::load_latest_values() {
   storage::HistoryReader history(db, &writer_->recent());
   latest_->load(history, [this](const std::string& vendor) { return expected_interval_ms(vendor); });
 }
+
+void Server::make_mqtt_publisher(UtcMillis started) {
+  mqtt::PublisherHooks hooks{
+      .online = [this](const DeviceState& d, UtcMillis now) { return online(d.vendor, d.serial, d.last_seen, now); },
+      .manufacturer = [this](const std::string& vendor) {
+        const Driver* d = driver(vendor);
+        return std::string(d != nullptr ? d->manufacturer() : vendor);
+      },
+      .record_topics = [this](auto published, auto emptied) { record_mqtt_topics(std::move(published), std::move(emptied)); },
+      .recorded_topics = {},
+      .clock = {}};
+  {
+    storage::Connection db(config_.storage.path, storage::Connection::Mode::read_only);
+    storage::HistoryReader history(db, &writer_->recent());
+    hooks.recorded_topics = history.mqtt_topics();
+  }
+  mqtt_ = std::make_shared<mqtt::Publisher>(mqtt::resolve_settings(config_.mqtt, SUNKEEP_VERSION, started),
+                                            std::move(hooks), metrics_);
+  latest_->subscribe(mqtt_);
+}
+
+void Server::record_mqtt_topics(std::vector<std::pair<std::string, std::string>> published,
+                                std::vector<std::string> emptied) {
+  storage::Writer::Job job = [published = std::move(published), emptied = std::move(emptied)](storage::Store& store) {
+    store.record_mqtt_topics(published, emptied);
+  };
+  writer_->async_commit(std::move(job), asio::bind_executor(io_.get_executor(), [](boost::system::error_code ec) {
+    if (ec && ec != asio::error::operation_aborted) spdlog::warn("the MQTT topics published were not recorded: {}", ec.message());
+  }));
+}
+
+std::string Server::mqtt_status() const { return mqtt_ ? mqtt_->status() : "disabled"; }
 
 void Server::save_guard(std::vector<storage::CounterGuardRow> rows) {
   storage::Writer::Job job = [rows = std::move(rows)](storage::Store& store) {
@@ -136,6 +170,7 @@ std::vector<storage::RejectionItem> Server::rejections() const {
 
 void Server::start(std::size_t io_threads) {
   for (const auto& d : drivers_) d->start();
+  if (mqtt_) mqtt_->start();
   HttpServices services{*api_, *reads_, writer_->recent(), *http_counters_, *http_budget_};
   http_listener_->start(tasks_, [this, services](asio::ip::tcp::socket socket, std::shared_ptr<const void> slot) {
     auto executor = socket.get_executor();
@@ -158,8 +193,12 @@ void Server::stop() {
   threads_.clear();
   reads_->stop();
   sinks_->stop(std::chrono::steady_clock::now() + sink_grace);
+  // `offline` goes out on the publisher's thread while storage is flushed.
+  const auto mqtt_deadline = std::chrono::steady_clock::now() + mqtt_grace;
+  if (mqtt_) mqtt_->begin_stop();
   latest_->save_guard_now();
   writer_->stop();
+  if (mqtt_) mqtt_->finish_stop(mqtt_deadline);
   spdlog::info("stopped; storage flushed");
 }
 

@@ -6,6 +6,7 @@
 #include "api/api.hpp"
 #include "common/metrics.hpp"
 #include "config/config.hpp"
+#include "mqtt/publisher.hpp"
 #include "server/driver.hpp"
 #include "server/http_server.hpp"
 #include "server/latest_values.hpp"
@@ -66,6 +67,11 @@ class Server : private api::LiveStatus, private api::HealthStatus {
                                                         bool show_personal) const override;
   [[nodiscard]] std::string storage_status() const override;
   [[nodiscard]] std::vector<storage::RejectionItem> rejections() const override;
+  [[nodiscard]] std::string mqtt_status() const override;
+  // The MQTT publisher, following the latest values, when [mqtt] is enabled.
+  void make_mqtt_publisher(UtcMillis started);
+  // Records the retained MQTT topics published and emptied, through the writer.
+  void record_mqtt_topics(std::vector<std::pair<std::string, std::string>> published, std::vector<std::string> emptied);
   // Build info and `started` (the process's start, also the API's uptime base).
   void register_server_metrics(UtcMillis started);
   void load_latest_values();
@@ -84,6 +90,7 @@ class Server : private api::LiveStatus, private api::HealthStatus {
   std::unique_ptr<SinkHub> sinks_;
   std::unique_ptr<EnergyGuard> energy_guard_;
   std::shared_ptr<LatestValues> latest_;
+  std::shared_ptr<mqtt::Publisher> mqtt_;
   std::unique_ptr<ObservationCommitter> observations_;
   std::unique_ptr<DriverHost> host_;
   std::vector<std::unique_ptr<Driver>> drivers_;

@@ -17,6 +17,7 @@ class AlphaEssDriver final : public server::Driver {
   explicit AlphaEssDriver(server::DriverHost& host);
 
   [[nodiscard]] std::string_view vendor() const override { return alphaess::vendor_name; }
+  [[nodiscard]] std::string_view manufacturer() const override { return "AlphaESS"; }
   void start() override;
   [[nodiscard]] bool connected(const std::string& serial) const override { return shared_.registry.bound(serial); }
   [[nodiscard]] std::chrono::milliseconds expected_interval() const override;

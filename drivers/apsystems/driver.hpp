@@ -14,6 +14,7 @@ class ApsystemsDriver final : public server::Driver {
   explicit ApsystemsDriver(server::DriverHost& host);
 
   [[nodiscard]] std::string_view vendor() const override { return apsystems::vendor_name; }
+  [[nodiscard]] std::string_view manufacturer() const override { return "APsystems"; }
   void start() override;
   // No connection stays open longer than one command.
   [[nodiscard]] bool connected(const std::string& /*serial*/) const override { return false; }

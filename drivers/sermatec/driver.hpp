@@ -16,6 +16,7 @@ class SermatecDriver final : public server::Driver {
   SermatecDriver(server::DriverHost& host, SermatecTiming timing);
 
   [[nodiscard]] std::string_view vendor() const override { return sermatec::vendor_name; }
+  [[nodiscard]] std::string_view manufacturer() const override { return "Sermatec"; }
   void start() override;
   [[nodiscard]] bool connected(const std::string& serial) const override;
   [[nodiscard]] std::chrono::milliseconds expected_interval() const override { return shared_.config.poll_interval; }

@@ -16,6 +16,7 @@ class SmaDriver final : public server::Driver {
   explicit SmaDriver(server::DriverHost& host);
 
   [[nodiscard]] std::string_view vendor() const override { return sma::vendor_name; }
+  [[nodiscard]] std::string_view manufacturer() const override { return "SMA"; }
   void start() override;
   // Nothing stays connected over UDP.
   [[nodiscard]] bool connected(const std::string& /*serial*/) const override { return false; }
