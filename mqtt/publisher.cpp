@@ -109,6 +109,7 @@ Publisher::~Publisher() {
 }
 
 void Publisher::start() {
+  if (settings_.config.tls_insecure) spdlog::warn("mqtt: tls_insecure is set: the broker's host name is not verified");
   thread_ = std::thread([self = shared_from_this()] { self->run(); });
 }
 
