@@ -44,7 +44,16 @@ struct Options {
   double linger = 0;
   bool timeline = false;
   std::string serial_prefix = "BENCH";  // two load generators at once need different ones
+  bool stamp = false;  // Pbat carries the send time (ms of the wall clock mod 1,000,000)
 };
+
+// With --stamp, the wall clock's milliseconds mod 1,000,000: an MQTT subscriber reading
+// battery_power learns when the frame was sent (bench/mqtt_delivery.cpp).
+std::string battery_power(const Options& opt) {
+  if (!opt.stamp) return "-2187.8480";
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return std::to_string(ms.count() % 1'000'000);
+}
 
 // One acknowledged frame: when it was sent (seconds into the run) and how long its ack took.
 struct Ack {
@@ -60,10 +69,11 @@ struct Results {
   std::vector<Ack> acks;
 };
 
-std::string realtime(const std::string& serial, const std::string& time, int i) {
+// `pbat`: the battery power to send ("-2187.8480", or the send time with --stamp).
+std::string realtime(const std::string& serial, const std::string& time, int i, const std::string& pbat) {
   return R"({"Time":")" + time + R"(","SN":")" + serial + R"(","Ppv1":")" + std::to_string(1000 + i % 37) +
          R"(","Ppv2":"981","PrealL1":"-310","PrealL2":"0.0","PrealL3":"0.0","PmeterL1":")" + std::to_string(i % 200 - 100) +
-         R"(","PmeterL2":"0","PmeterL3":"0","PmeterDC":"951","Pbat":"-2187.8480","Sva":"405","VarAC":"-669","VarDC":"96","SOC":")" +
+         R"(","PmeterL2":"0","PmeterL3":"0","PmeterDC":"951","Pbat":")" + pbat + R"(","Sva":"405","VarAC":"-669","VarDC":"96","SOC":")" +
          std::to_string(20 + i % 80) + R"(.0"})";
 }
 
@@ -122,7 +132,8 @@ awaitable<void> device(int index, const Options& opt, Results& results, Clock::t
     // Every 30th frame a five-minute record, each device at its own turn (as a fleet's are spread
     // out; all at once, a thousand 89-key records arrive in the same second).
     const bool five = (i + index) % 30 == 29;
-    const auto frame = sunkeep::alphaess::frame_bytes(1, five ? 5 : 16, five ? five_minute(serial, time, i) : realtime(serial, time, i));
+    const auto frame = sunkeep::alphaess::frame_bytes(
+        1, five ? 5 : 16, five ? five_minute(serial, time, i) : realtime(serial, time, i, battery_power(opt)));
     const auto sent_at = Clock::now();
     auto written = co_await asio::async_write(socket, asio::buffer(frame), tuple_awaitable);
     const bool acked = !std::get<0>(written) && co_await read_frame(socket, reply);
@@ -237,6 +248,7 @@ int main(int argc, char** argv) {
   app.add_option("--garbage", opt.garbage, "extra connections streaming random bytes");
   app.add_option("--linger", opt.linger, "seconds to wait after the run before sampling the server again");
   app.add_flag("--timeline", opt.timeline, "also print the ack latencies of every second of the run");
+  app.add_flag("--stamp", opt.stamp, "send the send time as Pbat (for bench/mqtt_delivery.cpp)");
   app.add_option("--serial-prefix", opt.serial_prefix, "devices are <prefix>0000000, <prefix>0000001, ...");
   CLI11_PARSE(app, argc, argv);
 

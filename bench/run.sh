@@ -54,12 +54,13 @@ for i in 1 2 3; do
 done
 
 # Each load runs against a fresh server and database, so one run's backlog is not the next's.
-start_server() {  # with seed_db set, the server starts on a copy of that database
+start_server() {  # with seed_db set, the server starts on a copy of that database; conf: another config
+  local config=${conf:-$work/c.toml}
   rm -f "$work"/load.db*
   # sync: a copy's dirty pages would otherwise be written out by the server's first checkpoint,
   # holding its first acks for a second (measured)
   if [ -n "${seed_db:-}" ]; then cp "$seed_db" "$work/load.db" && sync; fi
-  "$bin/app/sunkeep" serve --config "$work/c.toml" >"$work/server.log" 2>&1 &
+  "$bin/app/sunkeep" serve --config "$config" >"$work/server.log" 2>&1 &
   pid=$!
   until healthy; do sleep 0.05; done
 }
@@ -127,6 +128,31 @@ $quick && slow_args+=(--quick)
 rm -rf "$work/slow"
 echo "== /metrics: the server time of a scrape with 1,000 devices in the latest-values cache"
 if $quick; then "$bin/bench/sunkeep-bench-metrics" --devices 50 --scrapes 20; else "$bin/bench/sunkeep-bench-metrics"; fi
+echo "== MQTT: devices × 1 frame/s with publish_interval 0s against a local mosquitto"
+broker_port=$(port_of)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$broker_port" > "$work/mosquitto.conf"
+[ "$(id -u)" -eq 0 ] && echo "user root" >> "$work/mosquitto.conf"
+start_broker() { mosquitto -c "$work/mosquitto.conf" >"$work/broker.log" 2>&1 & broker=$!; until (exec 3<>/dev/tcp/127.0.0.1/$broker_port) 2>/dev/null; do sleep 0.05; done; }
+{ cat "$work/c.toml"; printf '[mqtt]\nenabled = true\nurl = "mqtt://127.0.0.1:%s"\ninstance_id = "bench"\npublish_interval = "0s"\n' "$broker_port"; } > "$work/mqtt.toml"
+if $quick; then mqtt_devices=50; mqtt_seconds=4; outage=3; else mqtt_devices=1000; mqtt_seconds=40; outage=300; fi
+rss() { grep VmRSS /proc/$pid/status | tr -s ' \t' ' '; }
+mqtt_run() {  # mqtt_run TITLE CONFIG: the load, then the same load for $outage s with the broker gone
+  echo "== $1"
+  conf="$2" start_server
+  [ "$2" = "$work/mqtt.toml" ] && { "$bin/bench/sunkeep-bench-mqtt" --port "$broker_port" --seconds $((mqtt_seconds + 1)) --skip 3 & sub=$!; }
+  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices $mqtt_devices --rate 1 --seconds $mqtt_seconds --stamp \
+    --server-pid $pid || echo "(the load generator counted errors)"
+  [ "$2" = "$work/mqtt.toml" ] && { wait $sub || true; kill -KILL $broker; wait $broker 2>/dev/null || true; }
+  echo "RSS before the next $outage s: $(rss)"
+  "$bin/bench/sunkeep-loadgen" --port "$dev_port" --devices $mqtt_devices --rate 1 --seconds $outage --server-pid $pid \
+    || echo "(the load generator counted errors)"
+  echo "RSS after them: $(rss)"
+  stop_server
+}
+mqtt_run "without MQTT (the baseline; its RSS growth is storage's)" "$work/c.toml"
+start_broker
+mqtt_run "with MQTT and a subscriber measuring send → delivery; then the broker killed" "$work/mqtt.toml"
+
 echo "== a year of data through the ingest code: size and query latency"
 "$bin/bench/sunkeep-bench-storage" year --days "$days" --db "$work/year.db"
 echo "== crash consistency ($rounds kill -9 rounds)"

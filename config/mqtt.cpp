@@ -33,9 +33,17 @@ Reader checked_text(Get get, std::string (*problem)(std::string_view)) {
   };
 }
 
+// The URL as a problem may show it: never a password written into it (user:secret@host).
+std::string shown_url(std::string_view text) {
+  const auto at = text.rfind('@');
+  if (at == std::string_view::npos) return std::string(text);
+  const auto scheme = text.find("://");
+  return std::string(text.substr(0, scheme == std::string_view::npos ? 0 : scheme + 3)) + "…@" + std::string(text.substr(at + 1));
+}
+
 std::string url_problem(std::string_view text) {
   const auto url = parse_mqtt_url(text);
-  return url ? "" : "\"" + std::string(text) + "\": " + url.error();
+  return url ? "" : "\"" + shown_url(text) + "\": " + url.error();
 }
 
 std::string instance_id_problem(std::string_view id) {
@@ -57,16 +65,17 @@ std::string prefix_problem(std::string_view topic) {
 // "0s", or 1 s to 1 h.
 Reader publish_interval() {
   return [](const toml::node& n, Config& c) -> std::optional<std::string> {
-    const auto d = n.is_string() ? parse_duration(*n.value<std::string>()) : std::nullopt;
-    const bool zero = n.is_string() && (*n.value<std::string>() == "0s" || *n.value<std::string>() == "0");
-    if (zero) {
+    const toml::value<std::string>* given = n.as_string();
+    const std::string text = given != nullptr ? given->get() : std::string();
+    if (text == "0s" || text == "0") {
       c.mqtt.publish_interval = milliseconds(0);
       return std::nullopt;
     }
-    if (!d || *d < std::chrono::seconds(1) || *d > std::chrono::hours(1)) {
+    const milliseconds interval = parse_duration(text).value_or(milliseconds(0));
+    if (interval < std::chrono::seconds(1) || interval > std::chrono::hours(1)) {
       return "must be \"0s\" (every record) or a duration from \"1s\" to \"1h\"";
     }
-    c.mqtt.publish_interval = *d;
+    c.mqtt.publish_interval = interval;
     return std::nullopt;
   };
 }
@@ -84,12 +93,15 @@ void check_mqtt(const Config& c, Problems& problems) {
   if (!m.password.empty() && !m.password_file.empty()) {
     refuse("password_file", "password and password_file exclude each other: keep one");
   }
+  if ((!m.password.empty() || !m.password_file.empty()) && m.username.empty()) {
+    refuse(m.password.empty() ? "password_file" : "password", "needs a username");
+  }
   if (!m.tls_cert_file.empty() && m.tls_key_file.empty()) refuse("tls_cert_file", "needs tls_key_file");
   if (m.tls_cert_file.empty() && !m.tls_key_file.empty()) refuse("tls_key_file", "needs tls_cert_file");
   const auto url = parse_mqtt_url(m.url);
   if (!url || url->tls) return;
   for (const std::string_view key : {"tls_ca_file", "tls_cert_file", "tls_key_file", "tls_insecure"}) {
-    if (m.lines.contains(key)) refuse(key, "TLS settings need an mqtts:// url (url is " + m.url + ")");
+    if (m.lines.contains(key)) refuse(key, "TLS settings need an mqtts:// url (url is " + shown_url(m.url) + ")");
   }
 }
 

@@ -29,7 +29,10 @@ Announcer::Announcer(const PublisherSettings& settings, const PublisherHooks& ho
       recorded_(hooks.recorded_topics),
       superseded_(metrics.counter("sunkeep_mqtt_messages_dropped_total",
                                   "MQTT messages not sent: replaced by a newer one, or dropped from a full queue.",
-                                  {{"reason", "superseded"}})) {}
+                                  {{"reason", "superseded"}})),
+      queue_full_(metrics.counter("sunkeep_mqtt_messages_dropped_total",
+                                  "MQTT messages not sent: replaced by a newer one, or dropped from a full queue.",
+                                  {{"reason", "queue_full"}})) {}
 
 Announcer::Entry& Announcer::entry_of(const std::string& id, const DeviceState& state) {
   auto [it, added] = entries_.try_emplace(id);
@@ -57,8 +60,10 @@ void Announcer::note_state(Entry& e, std::shared_ptr<const DeviceState> state, U
   if (device_object_json(s) != e.device_published) e.device_dirty = true;
   bool newer = false;
   for (const auto& [name, value] : s.metrics) {
+    if (!(value.canonical ? metric_spec(name).has_value() : config_.vendor_metrics)) continue;  // not published
     const auto it = e.published_times.find(name);
-    if (it == e.published_times.end() || value.time > it->second) newer = true;
+    const bool unpublished = it == e.published_times.end() || value.time > it->second;
+    if (unpublished && live_after(value, e.published_time)) newer = true;
   }
   if (newer) {
     if (e.state_pending) ++superseded_;
@@ -74,7 +79,10 @@ void Announcer::take(const std::string& id, std::shared_ptr<const DeviceState> s
   Entry& e = entry_of(id, *state);
   note_state(e, std::move(state), now);
   for (auto& event : events) {
-    if (e.events.size() >= Publisher::events_per_device) e.events.pop_front();  // the caller counted it
+    if (e.events.size() >= Publisher::events_per_device) {
+      e.events.pop_front();
+      ++queue_full_;
+    }
     e.events.push_back(std::move(event));
   }
   schedule(e, steady_now);
@@ -88,12 +96,14 @@ bool Announcer::has_work(const Entry& e, SteadyTime steady_now) const {
 void Announcer::schedule(Entry& e, SteadyTime steady_now) {
   if (has_work(e, steady_now)) {
     dirty_.emplace(rank(e), e.id);
-  } else if (e.state_pending) {
+  } else if (e.state_pending && !e.in_due) {
+    e.in_due = true;
     due_.emplace(e.state_allowed, e.id);
   }
 }
 
 void Announcer::announce(bool after_connect) {
+  ready_.clear();  // what a lost connection left half sent: the announce sends it again, in order
   status_dirty_ = true;
   server_dirty_ = config_.discovery;
   info_dirty_ = true;
@@ -121,27 +131,47 @@ void Announcer::tick(UtcMillis now, SteadyTime steady_now) {
   }
   const std::pair counts{entries_.size(), online};
   if (counts != info_counts_ && steady_now >= info_allowed_) info_dirty_ = true;
+}
+
+void Announcer::release_due(SteadyTime steady_now) {
   while (!due_.empty() && due_.begin()->first <= steady_now) {
     const auto it = entries_.find(due_.begin()->second);
     due_.erase(due_.begin());
-    if (it != entries_.end()) schedule(it->second, steady_now);
+    if (it == entries_.end()) continue;
+    it->second.in_due = false;
+    schedule(it->second, steady_now);
   }
+}
+
+void Announcer::forget(const std::string& topic) {
+  if (recorded_.erase(topic) > 0) newly_emptied_.push_back(topic);
 }
 
 Announcer::SteadyTime Announcer::next_due() const { return due_.empty() ? SteadyTime::max() : due_.begin()->first; }
 
+// A retained message with content; empty ones (ghosts) go out from next() and are forgotten once
+// the broker has acknowledged them (forget()).
 void Announcer::queue_retained(std::string topic, std::string payload, std::string_view kind, std::string record_kind) {
-  if (payload.empty()) {
-    if (recorded_.erase(topic) > 0) newly_emptied_.push_back(topic);
-  } else if (const auto it = recorded_.find(topic); it == recorded_.end() || it->second != record_kind) {
+  const auto it = recorded_.find(topic);
+  if (it == recorded_.end() || it->second != record_kind) {
     recorded_[topic] = record_kind;
     newly_recorded_.emplace_back(topic, record_kind);
   }
   ready_.push_back({std::move(topic), std::move(payload), 1, true, kind});
 }
 
+void Announcer::queue_migration(const std::string& identifier) {
+  const std::string kind = std::string(component_kind_prefix) + identifier;
+  for (const auto& [topic, recorded_kind] : recorded_) {
+    if (recorded_kind == kind && migrated_.insert(topic).second) {
+      ready_.push_back({topic, R"({"migrate_discovery":true})", 1, true, "discovery"});
+    }
+  }
+}
+
 void Announcer::queue_server() {
   if (config_.discovery_mode == "device") {
+    queue_migration(server_identifier(config_.instance_id));
     auto p = server_device_discovery(discovery_);
     queue_retained(std::move(p.topic), std::move(p.payload), "discovery");
     return;
@@ -173,17 +203,13 @@ void Announcer::queue_discovery(Entry& e) {
     return;
   }
   // Component → device mode: HA's migration keeps the entity ids and history (mqtt.md §4.3).
-  for (const auto& [topic, kind] : recorded_) {
-    if (kind == std::string(component_kind_prefix) + identifier && migrated_.insert(topic).second) {
-      ready_.push_back({topic, R"({"migrate_discovery":true})", 1, true, "discovery"});
-    }
-  }
+  queue_migration(identifier);
   auto p = device_discovery(s, manufacturer, via, discovery_);
   queue_retained(std::move(p.topic), std::move(p.payload), "discovery");
 }
 
 void Announcer::queue_state(Entry& e, UtcMillis now, SteadyTime steady_now) {
-  const StateValues values = state_values(*e.state, now);
+  const StateValues values = state_values(*e.state, now, e.published_time);
   const bool retain = config_.retain_state;
   const int qos = static_cast<int>(config_.qos);
   const std::string prefix = base_ + "/" + e.node + "/";
@@ -205,6 +231,7 @@ void Announcer::queue_state(Entry& e, UtcMillis now, SteadyTime steady_now) {
   }
   if (config_.vendor_metrics && !values.vendor.empty()) send(prefix + "vendor", vendor_json(values), "vendor");
   for (const auto& [name, value] : e.state->metrics) e.published_times[name] = value.time;
+  e.published_time = std::max(e.published_time, std::max(values.time, values.vendor_time));
   e.state_pending = false;
   e.state_forced = false;
   e.state_allowed = steady_now + config_.publish_interval;
@@ -266,6 +293,7 @@ std::set<std::string> Announcer::generated_topics() const {
 
 void Announcer::plan_cleanup() {
   cleanup_wanted_ = false;
+  ghosts_.clear();
   const auto generated = generated_topics();
   for (const auto& [topic, kind] : recorded_) {
     if (!generated.contains(topic)) ghosts_.push_back(topic);
@@ -288,7 +316,7 @@ std::optional<OutMessage> Announcer::next(UtcMillis now, SteadyTime steady_now) 
     } else if (cleanup_wanted_ && announcing_.empty()) {
       plan_cleanup();
     } else if (!ghosts_.empty()) {
-      queue_retained(ghosts_.front(), "", "discovery");
+      ready_.push_back({ghosts_.front(), "", 1, true, "discovery"});
       ghosts_.pop_front();
     } else if (!dirty_.empty()) {
       const auto first = dirty_.begin();

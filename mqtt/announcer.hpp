@@ -40,8 +40,12 @@ class Announcer {
             UtcMillis now, SteadyTime steady_now);
   // After a (re)connect (`after_connect`: then also the ghosts) or HA's birth: everything again.
   void announce(bool after_connect);
-  // Once a second: availability changes, info, states whose interval has passed.
+  // Once a second: availability changes and info.
   void tick(UtcMillis now, SteadyTime steady_now);
+  // States whose publish_interval has passed become due (call on every pass).
+  void release_due(SteadyTime steady_now);
+  // The broker acknowledged the empty payload on a recorded topic: forget the topic.
+  void forget(const std::string& topic);
   // The next message to send now, if any.
   std::optional<OutMessage> next(UtcMillis now, SteadyTime steady_now);
   // When a state held back by publish_interval becomes due (max() when none).
@@ -60,6 +64,7 @@ class Announcer {
     std::string node;
     std::shared_ptr<const DeviceState> state;
     std::map<std::string, UtcMillis, std::less<>> published_times;  // per metric, of the last state sent
+    UtcMillis published_time = 0;  // the `time` of the last state sent
     std::string discovery_key;
     std::string device_published;
     std::optional<bool> online_published;
@@ -70,6 +75,7 @@ class Announcer {
     bool state_pending = false;  // values newer than those published
     bool state_forced = false;   // the announce: its newest fresh state, new or not
     SteadyTime state_allowed{};
+    bool in_due = false;  // listed in due_
     std::deque<DeviceEvent> events;
   };
 
@@ -83,6 +89,9 @@ class Announcer {
   void queue_discovery(Entry& e);
   void queue_state(Entry& e, UtcMillis now, SteadyTime steady_now);
   void queue_server();
+  // HA's migration (component → device mode): migrate_discovery on each recorded component topic
+  // of `identifier`, before its device payload.
+  void queue_migration(const std::string& identifier);
   void queue_info();
   void plan_cleanup();
   void queue_retained(std::string topic, std::string payload, std::string_view kind, std::string record_kind = "");
@@ -112,6 +121,7 @@ class Announcer {
   std::vector<std::pair<std::string, std::string>> newly_recorded_;
   std::vector<std::string> newly_emptied_;
   metrics::Counter& superseded_;
+  metrics::Counter& queue_full_;
 };
 
 }  // namespace sunkeep::mqtt

@@ -34,6 +34,8 @@ Client::Client(const ClientSettings& s, ClientEvents events)
   // The publisher caps what is in flight (max_pending); libmosquitto's own cap of 20 would hold
   // the rest in a queue of its own.
   mosquitto_int_option(handle_, MOSQ_OPT_SEND_MAXIMUM, 65535);
+  // A state is one small packet: sent at once, not held back by Nagle's algorithm.
+  mosquitto_int_option(handle_, MOSQ_OPT_TCP_NODELAY, 1);
   mosquitto_connect_callback_set(handle_, on_connect);
   mosquitto_disconnect_callback_set(handle_, on_disconnect);
   mosquitto_publish_callback_set(handle_, on_publish);
@@ -70,14 +72,14 @@ std::string Client::connect() {
   return with_library_reason(error_text(rc));
 }
 
-bool Client::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
-  if (!connected_) return false;
+std::optional<int> Client::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
+  if (!connected_) return std::nullopt;
   int mid = 0;
   const int rc = mosquitto_publish(handle_, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(), qos, retain);
-  if (rc != MOSQ_ERR_SUCCESS) return false;
+  if (rc != MOSQ_ERR_SUCCESS) return std::nullopt;
   // A QoS 0 message written at once was reported done inside mosquitto_publish().
   if (written_early_.erase(mid) == 0) in_flight_.insert(mid);
-  return true;
+  return mid;
 }
 
 void Client::subscribe(const std::string& topic) { mosquitto_subscribe(handle_, nullptr, topic.c_str(), 1); }
@@ -135,7 +137,11 @@ void Client::on_disconnect(struct mosquitto*, void* self, int rc) {
 
 void Client::on_publish(struct mosquitto*, void* self, int mid) {
   auto* client = static_cast<Client*>(self);
-  if (client->in_flight_.erase(mid) == 0) client->written_early_.insert(mid);
+  if (client->in_flight_.erase(mid) == 0) {
+    client->written_early_.insert(mid);
+  } else if (client->events_.delivered) {
+    client->events_.delivered(mid);
+  }
 }
 
 void Client::on_log(struct mosquitto*, void* self, int level, const char* text) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -33,6 +34,7 @@ struct ClientEvents {
   std::function<void()> connected;                  // CONNACK accepted
   std::function<void(const std::string&)> lost;     // the connection ended or was refused: why
   std::function<void(const std::string&, const std::string&)> message;  // topic, payload
+  std::function<void(int)> delivered;  // a QoS 1 message's PUBACK arrived (its message id)
 };
 
 class Client {
@@ -45,8 +47,8 @@ class Client {
   // Opens the connection and sends CONNECT; "" when under way (events.connected follows), else
   // why it failed.
   std::string connect();
-  // Hands a message to the connection; false when it is not connected.
-  bool publish(const std::string& topic, const std::string& payload, int qos, bool retain);
+  // Hands a message to the connection: its message id, or nullopt when it is not connected.
+  std::optional<int> publish(const std::string& topic, const std::string& payload, int qos, bool retain);
   void subscribe(const std::string& topic);
   void disconnect();
   // Waits up to `timeout` for the socket or `wake_fd`, then reads, writes and keeps alive.

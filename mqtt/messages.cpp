@@ -22,6 +22,9 @@ ordered number_json(double value) {
   return rounded;
 }
 
+// Device strings may hold bytes that are not UTF-8: replaced, never thrown over.
+std::string text_of(const ordered& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
 ordered or_null(const std::optional<std::string>& text) { return text ? ordered(*text) : ordered(nullptr); }
 
 std::string node_topic(const DiscoveryContext& c, const DeviceState& d, std::string_view leaf) {
@@ -148,14 +151,14 @@ std::vector<Publication> split_components(const ordered& shared, const ordered& 
     }
     const std::string platform = component.at("platform").get<std::string>();
     out.push_back({c.discovery_prefix + "/" + platform + "/" + component.at("unique_id").get<std::string>() + "/config",
-                   payload.dump()});
+                   text_of(payload)});
   }
   return out;
 }
 
 }  // namespace
 
-std::string number_text(double value) { return number_json(value).dump(); }
+std::string number_text(double value) { return text_of(number_json(value)); }
 
 std::string identifier_of(const DeviceState& device) { return device_identifier(node_of(device.vendor, device.serial)); }
 
@@ -169,13 +172,13 @@ std::string via_of(const DeviceState& device, std::string_view instance_id) {
   return server_identifier(instance_id);
 }
 
-StateValues state_values(const DeviceState& device, UtcMillis now) {
+StateValues state_values(const DeviceState& device, UtcMillis now, UtcMillis published_time) {
   StateValues out;
   for (const auto& spec : metric_specs()) {
     const auto it = device.metrics.find(spec.metric);
     if (it == device.metrics.end() || !it->second.canonical) continue;
     const LatestValue& v = it->second;
-    const bool fresh = v.fresh(now);
+    const bool fresh = v.fresh(now) && live_after(v, published_time);
     if (spec.counter) {
       // A counter with no fresh value, or one the guard holds back, is left out: HA keeps its last.
       const bool held_back = v.exposed && *v.exposed != v.value;
@@ -185,7 +188,7 @@ StateValues state_values(const DeviceState& device, UtcMillis now) {
     if (fresh) out.time = std::max(out.time, v.time);
   }
   for (const auto& [name, v] : device.metrics) {
-    if (v.canonical || !v.fresh(now)) continue;
+    if (v.canonical || !v.fresh(now) || !live_after(v, published_time)) continue;
     out.vendor.emplace_back(name, v.value);
     out.vendor_time = std::max(out.vendor_time, v.time);
   }
@@ -195,18 +198,18 @@ StateValues state_values(const DeviceState& device, UtcMillis now) {
 std::string state_json(const StateValues& values) {
   ordered j{{"time", format_rfc3339(values.time)}};
   for (const auto& [metric, value] : values.canonical) j[metric] = value ? number_json(*value) : ordered(nullptr);
-  return j.dump();
+  return text_of(j);
 }
 
 std::string vendor_json(const StateValues& values) {
   ordered j{{"time", format_rfc3339(values.vendor_time)}};
   for (const auto& [name, value] : values.vendor) j[name] = number_json(value);
-  return j.dump();
+  return text_of(j);
 }
 
 std::string device_object_json(const DeviceState& d) {
   ordered clock = d.clock_offset_ms ? number_json(static_cast<double>(*d.clock_offset_ms) / 1000.0) : ordered(nullptr);
-  return ordered{{"id", d.vendor + ":" + d.serial},
+  return text_of(ordered{{"id", d.vendor + ":" + d.serial},
                  {"vendor", d.vendor},
                  {"serial", d.serial},
                  {"model", or_null(d.model)},
@@ -214,25 +217,22 @@ std::string device_object_json(const DeviceState& d) {
                  {"first_seen", d.first_seen > 0 ? ordered(format_rfc3339(d.first_seen)) : ordered(nullptr)},
                  {"peer", or_null(d.peer)},
                  {"clock_offset_s", clock},
-                 {"parent", or_null(d.parent)}}
-      .dump();
+                 {"parent", or_null(d.parent)}});
 }
 
 std::string event_json(const DeviceEvent& event) {
-  return ordered{{"time", format_rfc3339(event.utc)},
-                 {"code", or_null(event.code)},
-                 {"source", event.source},
-                 {"text", or_null(event.text)}}
-      .dump();
+  return text_of(ordered{{"time", format_rfc3339(event.utc)},
+                         {"code", or_null(event.code)},
+                         {"source", event.source},
+                         {"text", or_null(event.text)}});
 }
 
 std::string info_json(const Info& info) {
-  return ordered{{"version", info.version},
-                 {"instance", info.instance},
-                 {"started", format_rfc3339(info.started)},
-                 {"devices", info.devices},
-                 {"devices_online", info.devices_online}}
-      .dump();
+  return text_of(ordered{{"version", info.version},
+                         {"instance", info.instance},
+                         {"started", format_rfc3339(info.started)},
+                         {"devices", info.devices},
+                         {"devices_online", info.devices_online}});
 }
 
 Publication device_discovery(const DeviceState& device, std::string_view manufacturer, std::string_view via,
@@ -244,7 +244,7 @@ Publication device_discovery(const DeviceState& device, std::string_view manufac
                   {"state_topic", node_topic(c, device, "state")},
                   {"qos", c.qos},
                   {"components", device_components(device, c)}};
-  return {c.discovery_prefix + "/device/" + node_of(device.vendor, device.serial) + "/config", payload.dump()};
+  return {c.discovery_prefix + "/device/" + node_of(device.vendor, device.serial) + "/config", text_of(payload)};
 }
 
 std::vector<Publication> component_discovery(const DeviceState& device, std::string_view manufacturer,
@@ -263,7 +263,7 @@ Publication server_device_discovery(const DiscoveryContext& c) {
                   {"origin", origin(c)},
                   {"qos", 1},
                   {"components", server_components(c)}};
-  return {c.discovery_prefix + "/device/" + server_node(c.instance_id) + "/config", payload.dump()};
+  return {c.discovery_prefix + "/device/" + server_node(c.instance_id) + "/config", text_of(payload)};
 }
 
 std::vector<Publication> server_component_discovery(const DiscoveryContext& c) {

@@ -27,7 +27,14 @@ struct StateValues {
   UtcMillis vendor_time = 0;
 };
 
-StateValues state_values(const DeviceState& device, UtcMillis now);
+// Whether `value` may go out after a state stamped `published_time` (mqtt.md §3.2): history sent
+// late (a Resume, a CSV upload) is more than its freshness window older than what was published.
+inline bool live_after(const LatestValue& value, UtcMillis published_time) {
+  return value.time + 3 * value.cadence_ms >= published_time;
+}
+
+// `published_time`: the `time` of the device's last state message (0 = none).
+StateValues state_values(const DeviceState& device, UtcMillis now, UtcMillis published_time = 0);
 std::string state_json(const StateValues& values);
 std::string vendor_json(const StateValues& values);
 

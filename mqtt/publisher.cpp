@@ -184,41 +184,51 @@ std::string Publisher::url_text() const { return settings_.config.url; }
 void Publisher::run() {
   next_tick_ = SteadyClock::now();
   while (!stopping_.load()) {
-    const auto now = SteadyClock::now();
-    if (drop_client_) {
-      client_.reset();
-      drop_client_ = false;
+    try {
+      pass(SteadyClock::now());
+    } catch (const std::exception& e) {
+      // Nothing of MQTT may take the server down: log, drop the connection, go on.
+      spdlog::error("mqtt: {} (the connection is made again)", e.what());
+      if (client_) on_lost(e.what());
     }
-    if (!client_ && now >= retry_at_) try_connect();
-    if (stopping_.load()) break;  // a connect may have taken long: the server may be going away
-    if (client_ && !drop_client_ && !client_->connected() && client_->has_socket() &&
-        now - attempt_started_ > connack_timeout) {
-      on_lost("no answer from the broker within " + std::to_string(connack_timeout.count()) + " s");
-    }
-    take_handoffs();
-    if (now >= next_tick_) {
-      announcer_->tick(hooks_.clock(), now);
-      next_tick_ = now + tick_interval;
-    }
-    if (now >= reannounce_at_) {
-      reannounce_at_ = SteadyTime::max();
-      announcer_->announce(false);
-    }
-    pump();
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_wake() - SteadyClock::now());
-    const auto timeout = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
-    if (client_ && !drop_client_) {
-      client_->run_once(wake_fd_, timeout);
-    } else {
-      pollfd fd{wake_fd_, POLLIN, 0};
-      ::poll(&fd, 1, static_cast<int>(timeout.count()));
-    }
-    std::uint64_t count = 0;
-    [[maybe_unused]] const auto drained = ::read(wake_fd_, &count, sizeof count);
-    if (client_) pending_.set(static_cast<std::int64_t>(client_->in_flight()));
   }
   shut_down();
   finished_ = true;
+}
+
+void Publisher::pass(SteadyTime now) {
+  if (drop_client_) {
+    client_.reset();
+    drop_client_ = false;
+  }
+  if (!client_ && now >= retry_at_) try_connect();
+  if (stopping_.load()) return;  // a connect may have taken long: the server may be going away
+  if (client_ && !drop_client_ && !client_->connected() && client_->has_socket() &&
+      now - attempt_started_ > connack_timeout) {
+    on_lost("no answer from the broker within " + std::to_string(connack_timeout.count()) + " s");
+  }
+  take_handoffs();
+  if (now >= next_tick_) {
+    announcer_->tick(hooks_.clock(), now);
+    next_tick_ = now + tick_interval;
+  }
+  announcer_->release_due(now);
+  if (now >= reannounce_at_) {
+    reannounce_at_ = SteadyTime::max();
+    announcer_->announce(false);
+  }
+  pump();
+  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_wake() - SteadyClock::now());
+  const auto timeout = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+  if (client_ && !drop_client_) {
+    client_->run_once(wake_fd_, timeout);
+  } else {
+    pollfd fd{wake_fd_, POLLIN, 0};
+    ::poll(&fd, 1, static_cast<int>(timeout.count()));
+  }
+  std::uint64_t count = 0;
+  [[maybe_unused]] const auto drained = ::read(wake_fd_, &count, sizeof count);
+  if (client_) pending_.set(static_cast<std::int64_t>(client_->in_flight()));
 }
 
 Publisher::SteadyTime Publisher::next_wake() const {
@@ -234,7 +244,9 @@ void Publisher::pump() {
   while (client_->in_flight() < settings_.config.max_pending) {
     auto message = announcer_->next(now, steady_now);
     if (!message) break;
-    if (!client_->publish(message->topic, message->payload, message->qos, message->retain)) break;
+    const auto mid = client_->publish(message->topic, message->payload, message->qos, message->retain);
+    if (!mid) break;
+    if (message->payload.empty() && message->retain) ghosts_in_flight_[*mid] = message->topic;
     if (const auto it = published_.find(message->kind); it != published_.end()) ++*it->second;
   }
   auto [recorded, emptied] = announcer_->take_topic_records();
@@ -242,7 +254,6 @@ void Publisher::pump() {
 }
 
 void Publisher::try_connect() {
-  attempt_started_ = SteadyClock::now();
   ClientSettings s{.url = *config::parse_mqtt_url(settings_.config.url),
                    .client_id = settings_.config.client_id,
                    .username = settings_.config.username,
@@ -258,12 +269,21 @@ void Publisher::try_connect() {
                                                        [this](const std::string& why) { on_lost(why); },
                                                        [this](const std::string& topic, const std::string& payload) {
                                                          on_message(topic, payload);
+                                                       },
+                                                       [this](int mid) {
+                                                         const auto it = ghosts_in_flight_.find(mid);
+                                                         if (it == ghosts_in_flight_.end()) return;
+                                                         announcer_->forget(it->second);
+                                                         ghosts_in_flight_.erase(it);
                                                        }});
   } catch (const std::exception& e) {
     on_lost(e.what());
     return;
   }
-  if (const auto why = client_->connect(); !why.empty()) on_lost("cannot connect to " + url_text() + ": " + why);
+  const auto why = client_->connect();
+  attempt_started_ = SteadyClock::now();  // the CONNACK is awaited from here
+  if (stopping_.load()) return;           // the server is going away: no log, no metrics
+  if (!why.empty()) on_lost("cannot connect to " + url_text() + ": " + why);
 }
 
 void Publisher::on_connected() {
@@ -278,6 +298,9 @@ void Publisher::on_connected() {
 }
 
 void Publisher::on_lost(const std::string& why) {
+  drop_client_ = true;
+  ghosts_in_flight_.clear();  // not acknowledged: still recorded, emptied after the next connect
+  if (stopping_.load()) return;
   const auto now = SteadyClock::now();
   if (connected_.exchange(false)) backoff_.connection_lasted(now - connected_at_);
   random_state_ = random_state_ * 6364136223846793005ULL + 1442695040888963407ULL;

@@ -96,6 +96,8 @@ class Publisher final : public LatestValuesSubscriber, public std::enable_shared
   void on_connected();
   void on_lost(const std::string& why);
   void on_message(const std::string& topic, const std::string& payload);
+  // One pass of the loop: connect when due, take hand-offs, tick, publish.
+  void pass(SteadyTime now);
   void shut_down();
   [[nodiscard]] std::string url_text() const;
 
@@ -120,6 +122,7 @@ class Publisher final : public LatestValuesSubscriber, public std::enable_shared
   SteadyTime next_tick_{};
   SteadyTime reannounce_at_ = SteadyTime::max();
   std::uint64_t random_state_ = 0;
+  std::map<int, std::string> ghosts_in_flight_;  // message id → recorded topic being emptied
 
   int wake_fd_ = -1;
   std::thread thread_;

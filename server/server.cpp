@@ -183,6 +183,9 @@ void Server::start(std::size_t io_threads) {
 void Server::stop() {
   if (stopped_) return;
   stopped_ = true;
+  // `offline` goes out on the publisher's thread while the tasks end and storage is flushed.
+  const auto mqtt_deadline = std::chrono::steady_clock::now() + mqtt_grace;
+  if (mqtt_) mqtt_->begin_stop();
   tasks_.cancel_all();
   if (!threads_.empty() && !tasks_.wait_until_done(std::chrono::steady_clock::now() + task_grace)) {
     spdlog::warn("{} task(s) still running at shutdown; stopping them", tasks_.running());
@@ -193,9 +196,6 @@ void Server::stop() {
   threads_.clear();
   reads_->stop();
   sinks_->stop(std::chrono::steady_clock::now() + sink_grace);
-  // `offline` goes out on the publisher's thread while storage is flushed.
-  const auto mqtt_deadline = std::chrono::steady_clock::now() + mqtt_grace;
-  if (mqtt_) mqtt_->begin_stop();
   latest_->save_guard_now();
   writer_->stop();
   if (mqtt_) mqtt_->finish_stop(mqtt_deadline);

@@ -13,6 +13,7 @@
 #include "tests/support/mosquitto_broker.hpp"
 #include "tests/support/mqtt_checks.hpp"
 #include "tests/support/mqtt_subscriber.hpp"
+#include "tests/support/server_process.hpp"
 #include "tests/support/test_server.hpp"
 
 #include <doctest/doctest.h>
@@ -43,9 +44,9 @@ void publish_to(config::Config& c, const std::string& url) {
   c.mqtt.publish_interval = 0ms;
 }
 
-// The device clock now, as AlphaESS writes it (the test server's zone is UTC).
-std::string device_now() {
-  const std::time_t t = std::time(nullptr);
+// The device clock now (plus `ahead` seconds), as AlphaESS writes it (the test server's zone is UTC).
+std::string device_now(int ahead = 0) {
+  const std::time_t t = std::time(nullptr) + ahead;
   std::tm utc{};
   gmtime_r(&t, &utc);
   char text[32];
@@ -53,8 +54,9 @@ std::string device_now() {
   return text;
 }
 
-std::string push(const std::string& serial, double pbat = 539.44) {
-  return R"({"Time":")" + device_now() + R"(","SN":")" + serial +
+// A realtime push; `ahead` keeps records of quick successive rounds apart (one key a second).
+std::string push(const std::string& serial, double pbat = 539.44, int ahead = 0) {
+  return R"({"Time":")" + device_now(ahead) + R"(","SN":")" + serial +
          R"(","Ppv1":"1200","Ppv2":"310","PrealL1":"420","PrealL2":"0.0","PrealL3":"0.0","PmeterL1":"-4",)"
          R"("PmeterL2":"0","PmeterL3":"0","PmeterDC":"0","Pbat":")" +
          std::to_string(pbat) + R"(","Sva":"405","VarAC":"-669","VarDC":"96","SOC":"38.0"})";
@@ -191,16 +193,18 @@ TEST_CASE("mqtt: the broker paused, then killed while devices stream: acks go on
     c.mqtt.max_pending = 50;
     c.alphaess.limits.max_connections_per_host = 1000;
   });
+  MqttSubscriber first(broker.port());
   std::vector<std::unique_ptr<FakeDevice>> devices;
   for (int i = 0; i < device_count; ++i) devices.push_back(alpha_device(server.port(), "AL" + std::to_string(1000000000000 + i)));
-  MqttSubscriber first(broker.port());
   REQUIRE(first.wait_for([&] { return has(first, "sunkeep/alphaess_AL1000000000199/state"); }, 20s));
 
+  int round_number = 0;
   const auto stream_round = [&](double pbat) {
+    ++round_number;
     auto slowest = 0ms;
     for (int i = 0; i < device_count; ++i) {
       const auto start = std::chrono::steady_clock::now();
-      const auto ack = devices[static_cast<std::size_t>(i)]->exchange(16, push("AL" + std::to_string(1000000000000 + i), pbat));
+      const auto ack = devices[static_cast<std::size_t>(i)]->exchange(16, push("AL" + std::to_string(1000000000000 + i), pbat, round_number));
       REQUIRE(ack);
       slowest = std::max(slowest, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start));
     }
@@ -213,18 +217,32 @@ TEST_CASE("mqtt: the broker paused, then killed while devices stream: acks go on
   CHECK(json::parse(http_get(server.http_port(), "/api/v1/health").body)["mqtt"] == "disconnected");
   const std::string metrics = http_get(server.http_port(), "/metrics").body;
   CHECK(metrics.find("sunkeep_mqtt_connected 0") != std::string::npos);
+  // Memory is bounded: nothing waits in the client beyond the in-flight cap; states were replaced.
+  const auto pending_at = metrics.find("\nsunkeep_mqtt_pending_messages ");
+  REQUIRE(pending_at != std::string::npos);
+  CHECK(std::stoi(metrics.substr(pending_at + 31)) <= 50);
+  CHECK(metrics.find("sunkeep_mqtt_messages_dropped_total{reason=\"superseded\"} 0") == std::string::npos);
 
   first.clear();
   broker.restart();
   MqttSubscriber& after = first;  // it connects again by itself
   // Within the back-off (at most 60 s ± 20 %): status, discovery, availability and the newest state.
   const std::string last_device = "alphaess_AL1000000000199";
-  REQUIRE(after.wait_for([&] {
+  const bool back = after.wait_for([&] {
     const auto state = after.last("sunkeep/" + last_device + "/state");
     return has(after, "sunkeep/status", "online") && has(after, "homeassistant/device/" + last_device + "/config") &&
            has(after, "sunkeep/" + last_device + "/availability", "online") && state &&
            json::parse(*state)["battery_power"] == 201;
-  }, 75s));
+  }, 75s);
+  if (!back) {
+    for (const auto& t : {"sunkeep/status", "sunkeep/info"}) MESSAGE(t << ": " << after.last(t).value_or("-"));
+    MESSAGE("state: " << after.last("sunkeep/" + last_device + "/state").value_or("-"));
+    MESSAGE("availability: " << after.last("sunkeep/" + last_device + "/availability").value_or("-"));
+    MESSAGE("config: " << after.last("homeassistant/device/" + last_device + "/config").value_or("-").substr(0, 60));
+    MESSAGE("messages after restart: " << after.messages().size());
+    MESSAGE(log.text().substr(log.text().size() > 3000 ? log.text().size() - 3000 : 0));
+  }
+  REQUIRE(back);
   CHECK(log.lines_with("mqtt: disconnected") == 1);  // once per change of state, not per retry
   CHECK(log.lines_with("mqtt: connected to") == 2);
 }
@@ -340,6 +358,32 @@ TEST_CASE("mqtt: component mode, then device mode, then discovery = false leave 
   const auto left = retained_messages(broker.port());
   CHECK(left.contains("sunkeep/" + alpha_node + "/state"));
   CHECK(left.contains("sunkeep/status"));
+}
+
+TEST_CASE("mqtt: the real binary says offline at SIGTERM within 2 s and leaves its Last Will when killed") {
+  MosquittoBroker broker;
+  TempDir dir;
+  const std::string config = write_loopback_config(dir.path().string());
+  std::ofstream(config, std::ios::app) << "[mqtt]\nenabled = true\nurl = \"" << broker.url() << "\"\ninstance_id = \"bin\"\n";
+  MqttSubscriber sub(broker.port(), "sunkeep/status");
+  {
+    ServerProcess server({.config_path = config, .log_path = dir.file("a.log")});
+    REQUIRE(sub.wait_for([&] { return has(sub, "sunkeep/status", "online"); }));
+    const auto sent = std::chrono::steady_clock::now();
+    CHECK(server.terminate(5s) == 0);
+    CHECK(std::chrono::steady_clock::now() - sent <= 2s);
+    CHECK(has(sub, "sunkeep/status", "offline"));
+  }
+  sub.clear();
+  ServerProcess server({.config_path = config, .log_path = dir.file("b.log")});
+  REQUIRE(sub.wait_for([&] { return has(sub, "sunkeep/status", "online"); }));
+  server.kill_hard();  // no DISCONNECT: the broker publishes the will
+  CHECK(sub.wait_for([&] { return has(sub, "sunkeep/status", "offline"); }, 5s));
+  CHECK(retained_messages(broker.port(), "sunkeep/status")["sunkeep/status"] == "offline");
+
+  std::ofstream(config, std::ios::app) << "username = \"u\"\npassword_file = \"" << dir.file("absent") << "\"\n";
+  CHECK(run_until_exit({.config_path = config, .log_path = dir.file("c.log")}) == 1);
+  CHECK(file_text(dir.file("c.log")).find(dir.file("absent")) != std::string::npos);
 }
 
 TEST_CASE("mqtt: health says disabled without [mqtt]") {

@@ -61,6 +61,7 @@ struct Plan {
   std::vector<mqtt::OutMessage> drain() {
     std::vector<mqtt::OutMessage> out;
     announcer->tick(now, steady);
+    announcer->release_due(steady);
     while (auto m = announcer->next(now, steady)) out.push_back(std::move(*m));
     return out;
   }
@@ -145,8 +146,10 @@ discovery_mode = "component"
   CHECK(first_problem("[mqtt]\nurl = \"http://x\"").find("t.toml:2: mqtt.url:") == 0);
   CHECK(first_problem("[mqtt]\nurl = \"mqtt://x:0\"").find("port") != std::string::npos);
   CHECK(first_problem("[mqtt]\nurl = \"mqtt://\"").find("host") != std::string::npos);
-  CHECK(first_problem("[mqtt]\npassword = \"a\"\npassword_file = \"/f\"") ==
-        "t.toml:3: mqtt.password_file: password and password_file exclude each other: keep one");
+  CHECK(first_problem("[mqtt]\npassword = \"a\"") == "t.toml:2: mqtt.password: needs a username");
+  CHECK(first_problem("[mqtt]\nurl = \"mqtt://me:hunter2@host\"").find("hunter2") == std::string::npos);
+  CHECK(first_problem("[mqtt]\nusername = \"u\"\npassword = \"a\"\npassword_file = \"/f\"") ==
+        "t.toml:4: mqtt.password_file: password and password_file exclude each other: keep one");
   CHECK(first_problem("[mqtt]\nurl = \"mqtts://b\"\ntls_cert_file = \"/c\"").find("mqtt.tls_cert_file: needs tls_key_file") != std::string::npos);
   CHECK(first_problem("[mqtt]\ntls_ca_file = \"/ca\"") == "t.toml:2: mqtt.tls_ca_file: TLS settings need an mqtts:// url (url is mqtt://127.0.0.1:1883)");
   CHECK(first_problem("[mqtt]\ntls_insecure = false").find("mqtts://") != std::string::npos);
@@ -162,7 +165,7 @@ discovery_mode = "component"
   CHECK(first_problem("[mqtt]\ninstance_id = \"Home\"").find("mqtt.instance_id") != std::string::npos);
   CHECK(first_problem("[mqtt]\nbrokers = 1").find("unknown key") != std::string::npos);
   // A secret never appears in a problem.
-  const auto secret = first_problem("[mqtt]\npassword = 12345678");
+  const auto secret = first_problem("[mqtt]\nusername = \"u\"\npassword = 12345678");
   CHECK(secret.find("12345678") == std::string::npos);
   CHECK(config::instance_id_from_host("Home.Server_1") == "homeserver_1");
   CHECK(config::instance_id_from_host("...") == "sunkeep");
@@ -302,6 +305,47 @@ TEST_CASE("mqtt plan: one state per publish_interval, the newest wins, backfill 
   plan.take(with_backfill);
   CHECK_FALSE(find(plan.drain(), "sunkeep/alphaess_AL1/state"));
   CHECK(plan.announcer->next_due() == std::chrono::steady_clock::time_point::max());
+
+  // A Resume after an outage: 5-minute rows an hour old arrive now. Newer than this metric's last
+  // value, but more than its window (3 × 300 s) older than the state published: not published.
+  plan.advance(1s);
+  d.metrics["battery_voltage"] = value(51.0, plan.now - 3'600'000, 300'000);
+  d.metrics["battery_voltage"].arrived = plan.now;
+  plan.take(d);
+  CHECK_FALSE(find(plan.drain(), "sunkeep/alphaess_AL1/state"));
+  // The latest 5-minute row, a little older than the last realtime push: published.
+  plan.advance(1s);
+  d.metrics["battery_voltage"] = value(52.5, plan.now - 60'000, 300'000);
+  d.metrics["battery_voltage"].arrived = plan.now;
+  plan.take(d);
+  sent = plan.drain();
+  REQUIRE(find(sent, "sunkeep/alphaess_AL1/state"));
+  CHECK(json::parse(find(sent, "sunkeep/alphaess_AL1/state")->payload)["battery_voltage"] == 52.5);
+}
+
+TEST_CASE("mqtt plan: per_metric_topics and vendor_metrics add their topics, state not retained on request") {
+  Plan plan([](config::MqttConfig& m) {
+    m.per_metric_topics = true;
+    m.vendor_metrics = true;
+    m.retain_state = false;
+    m.qos = 1;
+  });
+  plan.announcer->announce(true);
+  DeviceState d = device("alphaess", "AL1");
+  d.metrics["pv_power"] = value(2310, plan.now);
+  d.metrics["Ppv1"] = value(1200, plan.now, 10'000, false);
+  plan.take(d);
+  const auto sent = plan.drain();
+  const auto* state = find(sent, "sunkeep/alphaess_AL1/state");
+  REQUIRE(state);
+  CHECK_FALSE(state->retain);
+  CHECK(state->qos == 1);
+  REQUIRE(find(sent, "sunkeep/alphaess_AL1/pv_power"));
+  CHECK(find(sent, "sunkeep/alphaess_AL1/pv_power")->payload == "2310");
+  REQUIRE(find(sent, "sunkeep/alphaess_AL1/vendor"));
+  CHECK(json::parse(find(sent, "sunkeep/alphaess_AL1/vendor")->payload)["Ppv1"] == 1200);
+  const json discovery = json::parse(find(sent, "homeassistant/device/alphaess_AL1/config")->payload);
+  CHECK(discovery["components"]["vendor_ppv1"]["enabled_by_default"] == false);
 }
 
 TEST_CASE("mqtt plan: availability follows the API's online within a tick, events go out once each") {
@@ -354,6 +398,7 @@ TEST_CASE("mqtt plan: recorded topics no longer published are emptied, component
   }
   CHECK(emptied == std::set<std::string>{old_pv, "homeassistant/sensor/sunkeep_alphaess_al1_battery_soc/config",
                                          "oldbase/alphaess_AL1/state"});
+  for (const auto& topic : emptied) plan.announcer->forget(topic);  // the broker's acknowledgements
   const auto [published, forgotten] = plan.announcer->take_topic_records();
   CHECK(forgotten.size() == 3);
   CHECK(std::count_if(published.begin(), published.end(), [](const auto& p) { return p.first == "sunkeep/status"; }) == 1);
@@ -374,7 +419,7 @@ TEST_CASE("mqtt plan: discovery = false announces nothing to HA and removes what
   CHECK(find(sent, "sunkeep/alphaess_AL1/state"));
 }
 
-TEST_CASE("mqtt guard: a lifetime counter that drops to 0 never goes down on MQTT; 24 h lower is a reset") {
+TEST_CASE("mqtt guard: a lifetime counter that drops to 0 never goes down on MQTT - 24 h lower is a reset") {
   metrics::Registry registry;
   server::EnergyGuard guard(registry);
   auto latest = std::make_shared<server::LatestValues>(guard);
