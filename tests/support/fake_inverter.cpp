@@ -133,10 +133,10 @@ void FakeInverter::serve(int fd) {
       const auto* frame = std::get_if<sermatec::Frame>(&step);
       if (!frame) continue;
       {
-        std::lock_guard lock(mutex_);
+        std::lock_guard lock(mutex_);  // one step, so plain_queries() never sees half of it
         received_.push_back(frame->raw);
+        if (frame->from_rc4) ++rc4_queries_;
       }
-      if (frame->from_rc4) ++rc4_queries_;
       if (behaviour_.rc4_only && !frame->from_rc4) continue;
       const std::size_t times = asked[frame->code()]++;
       const auto later = behaviour_.later_answers.find(frame->code());
@@ -165,6 +165,11 @@ void FakeInverter::serve(int fd) {
 std::vector<std::vector<std::uint8_t>> FakeInverter::received() const {
   std::lock_guard lock(mutex_);
   return received_;
+}
+
+std::size_t FakeInverter::plain_queries() const {
+  std::lock_guard lock(mutex_);
+  return received_.size() - rc4_queries_;
 }
 
 std::vector<std::uint8_t> FakeInverter::query_codes() const {

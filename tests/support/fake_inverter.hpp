@@ -50,6 +50,8 @@ class FakeInverter {
   [[nodiscard]] std::vector<std::vector<std::uint8_t>> received() const;
   [[nodiscard]] std::vector<std::uint8_t> query_codes() const;
   [[nodiscard]] std::size_t rc4_queries() const { return rc4_queries_; }
+  // Queries that came in plain (not RC4-wrapped), counted with received() in one step.
+  [[nodiscard]] std::size_t plain_queries() const;
   [[nodiscard]] int connections() const { return connections_; }
   // Waits (bounded) until `count` queries have arrived.
   bool wait_for_queries(std::size_t count, std::chrono::milliseconds limit = std::chrono::seconds(10)) const;
