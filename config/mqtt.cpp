@@ -46,10 +46,11 @@ std::string url_problem(std::string_view text) {
   return url ? "" : "\"" + shown_url(text) + "\": " + url.error();
 }
 
+// A character an instance id may hold: [a-z0-9_-].
+bool instance_id_char(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'; }
+
 std::string instance_id_problem(std::string_view id) {
-  const bool allowed = std::all_of(id.begin(), id.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-  });
+  const bool allowed = std::all_of(id.begin(), id.end(), instance_id_char);
   return allowed ? "" : "\"" + std::string(id) + "\" may hold only a-z, 0-9, '_' and '-' (\"\" = the host name)";
 }
 
@@ -157,7 +158,7 @@ std::string instance_id_from_host(std::string_view host_name) {
   std::string id;
   for (const char ch : host_name) {
     const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if ((lower >= 'a' && lower <= 'z') || (lower >= '0' && lower <= '9') || lower == '_' || lower == '-') id += lower;
+    if (instance_id_char(lower)) id += lower;
   }
   return id.empty() ? "sunkeep" : id;
 }

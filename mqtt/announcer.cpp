@@ -14,6 +14,12 @@ constexpr std::string_view component_kind_prefix = "component:";
 
 }  // namespace
 
+metrics::Counter& dropped_counter(metrics::Registry& metrics, std::string_view reason) {
+  return metrics.counter("sunkeep_mqtt_messages_dropped_total",
+                         "MQTT messages not sent: replaced by a newer one, or dropped from a full queue.",
+                         {{"reason", std::string(reason)}});
+}
+
 Announcer::Announcer(const PublisherSettings& settings, const PublisherHooks& hooks, metrics::Registry& metrics)
     : config_(settings.config),
       hooks_(hooks),
@@ -27,12 +33,8 @@ Announcer::Announcer(const PublisherSettings& settings, const PublisherHooks& ho
                  .vendor_metrics = settings.config.vendor_metrics},
       info_{.version = settings.version, .instance = settings.config.instance_id, .started = settings.started},
       recorded_(hooks.recorded_topics),
-      superseded_(metrics.counter("sunkeep_mqtt_messages_dropped_total",
-                                  "MQTT messages not sent: replaced by a newer one, or dropped from a full queue.",
-                                  {{"reason", "superseded"}})),
-      queue_full_(metrics.counter("sunkeep_mqtt_messages_dropped_total",
-                                  "MQTT messages not sent: replaced by a newer one, or dropped from a full queue.",
-                                  {{"reason", "queue_full"}})) {}
+      superseded_(dropped_counter(metrics, "superseded")),
+      queue_full_(dropped_counter(metrics, "queue_full")) {}
 
 Announcer::Entry& Announcer::entry_of(const std::string& id, const DeviceState& state) {
   auto [it, added] = entries_.try_emplace(id);
@@ -43,10 +45,14 @@ Announcer::Entry& Announcer::entry_of(const std::string& id, const DeviceState& 
   return it->second;
 }
 
+bool Announcer::shown(const std::string& name, const LatestValue& value) const {
+  return value.canonical ? metric_spec(name).has_value() : config_.vendor_metrics;
+}
+
 std::string Announcer::discovery_key(const DeviceState& s) const {
   std::string key = s.model.value_or("") + '\n' + s.firmware.value_or("") + '\n' + s.parent.value_or("") + '\n';
   for (const auto& [name, value] : s.metrics) {
-    if (value.canonical ? metric_spec(name).has_value() : config_.vendor_metrics) key += name + '\n';
+    if (shown(name, value)) key += name + '\n';
   }
   return key;
 }
@@ -57,10 +63,13 @@ void Announcer::note_state(Entry& e, std::shared_ptr<const DeviceState> state, U
     e.discovery_key = std::move(key);
     e.discovery_dirty = config_.discovery;
   }
-  if (device_object_json(s) != e.device_published) e.device_dirty = true;
+  if (auto object = device_object_json(s); object != e.device_object) {
+    e.device_object = std::move(object);
+    e.device_dirty = true;
+  }
   bool newer = false;
   for (const auto& [name, value] : s.metrics) {
-    if (!(value.canonical ? metric_spec(name).has_value() : config_.vendor_metrics)) continue;  // not published
+    if (!shown(name, value)) continue;
     const auto it = e.published_times.find(name);
     const bool unpublished = it == e.published_times.end() || value.time > it->second;
     if (unpublished && live_after(value, e.published_time)) newer = true;
@@ -169,16 +178,30 @@ void Announcer::queue_migration(const std::string& identifier) {
   }
 }
 
-void Announcer::queue_server() {
-  if (config_.discovery_mode == "device") {
-    queue_migration(server_identifier(config_.instance_id));
-    auto p = server_device_discovery(discovery_);
-    queue_retained(std::move(p.topic), std::move(p.payload), "discovery");
-    return;
+std::vector<Announcer::Discovery> Announcer::server_discovery() const {
+  const std::string identifier = server_identifier(config_.instance_id);
+  if (config_.discovery_mode == "device") return {{server_device_discovery(discovery_), ""}};
+  std::vector<Discovery> out;
+  for (auto& p : server_component_discovery(discovery_)) out.push_back({std::move(p), std::string(component_kind_prefix) + identifier});
+  return out;
+}
+
+std::vector<Announcer::Discovery> Announcer::device_discovery_of(const DeviceState& s) const {
+  const std::string manufacturer = hooks_.manufacturer(s.vendor);
+  const std::string via = via_of(s, config_.instance_id);
+  if (config_.discovery_mode == "device") return {{device_discovery(s, manufacturer, via, discovery_), ""}};
+  std::vector<Discovery> out;
+  for (auto& p : component_discovery(s, manufacturer, via, discovery_)) {
+    out.push_back({std::move(p), std::string(component_kind_prefix) + identifier_of(s)});
   }
-  for (auto& p : server_component_discovery(discovery_)) {
-    queue_retained(std::move(p.topic), std::move(p.payload), "discovery",
-                   std::string(component_kind_prefix) + server_identifier(config_.instance_id));
+  return out;
+}
+
+void Announcer::queue_discoveries(const std::string& identifier, std::vector<Discovery> publications) {
+  // Component → device mode: HA's migration keeps the entity ids and history (mqtt.md §4.3).
+  if (config_.discovery_mode == "device") queue_migration(identifier);
+  for (auto& [p, record_kind] : publications) {
+    queue_retained(std::move(p.topic), std::move(p.payload), "discovery", std::move(record_kind));
   }
 }
 
@@ -189,23 +212,6 @@ void Announcer::queue_info() {
   info_.devices_online = online;
   info_counts_ = {info_.devices, online};
   queue_retained(base_ + "/info", info_json(info_), "status");
-}
-
-void Announcer::queue_discovery(Entry& e) {
-  const DeviceState& s = *e.state;
-  const std::string manufacturer = hooks_.manufacturer(s.vendor);
-  const std::string via = via_of(s, config_.instance_id);
-  const std::string identifier = identifier_of(s);
-  if (config_.discovery_mode == "component") {
-    for (auto& p : component_discovery(s, manufacturer, via, discovery_)) {
-      queue_retained(std::move(p.topic), std::move(p.payload), "discovery", std::string(component_kind_prefix) + identifier);
-    }
-    return;
-  }
-  // Component → device mode: HA's migration keeps the entity ids and history (mqtt.md §4.3).
-  queue_migration(identifier);
-  auto p = device_discovery(s, manufacturer, via, discovery_);
-  queue_retained(std::move(p.topic), std::move(p.payload), "discovery");
 }
 
 void Announcer::queue_state(Entry& e, UtcMillis now, SteadyTime steady_now) {
@@ -241,7 +247,7 @@ void Announcer::step(Entry& e, UtcMillis now, SteadyTime steady_now) {
   if (e.discovery_dirty) {
     e.discovery_dirty = false;
     announcing_.erase(e.id);
-    queue_discovery(e);
+    queue_discoveries(identifier_of(*e.state), device_discovery_of(*e.state));
   } else if (e.availability_dirty) {
     e.availability_dirty = false;
     e.online_published = e.online;
@@ -249,8 +255,7 @@ void Announcer::step(Entry& e, UtcMillis now, SteadyTime steady_now) {
     if (!config_.discovery) announcing_.erase(e.id);
   } else if (e.device_dirty) {
     e.device_dirty = false;
-    e.device_published = device_object_json(*e.state);
-    queue_retained(base_ + "/" + e.node + "/device", e.device_published, "device");
+    queue_retained(base_ + "/" + e.node + "/device", e.device_object, "device");
   } else if ((e.state_pending && steady_now >= e.state_allowed) || e.state_forced) {
     queue_state(e, now, steady_now);
   } else if (!e.events.empty()) {
@@ -262,11 +267,7 @@ void Announcer::step(Entry& e, UtcMillis now, SteadyTime steady_now) {
 std::set<std::string> Announcer::generated_topics() const {
   std::set<std::string> topics{base_ + "/status", base_ + "/info"};
   if (config_.discovery) {
-    if (config_.discovery_mode == "device") {
-      topics.insert(server_device_discovery(discovery_).topic);
-    } else {
-      for (const auto& p : server_component_discovery(discovery_)) topics.insert(p.topic);
-    }
+    for (const auto& d : server_discovery()) topics.insert(d.publication.topic);
   }
   for (const auto& [id, e] : entries_) {
     if (!e.state) continue;
@@ -280,13 +281,7 @@ std::set<std::string> Announcer::generated_topics() const {
       }
     }
     if (!config_.discovery) continue;
-    const std::string manufacturer = hooks_.manufacturer(e.state->vendor);
-    const std::string via = via_of(*e.state, config_.instance_id);
-    if (config_.discovery_mode == "device") {
-      topics.insert(device_discovery(*e.state, manufacturer, via, discovery_).topic);
-    } else {
-      for (const auto& p : component_discovery(*e.state, manufacturer, via, discovery_)) topics.insert(p.topic);
-    }
+    for (const auto& d : device_discovery_of(*e.state)) topics.insert(d.publication.topic);
   }
   return topics;
 }
@@ -308,7 +303,7 @@ std::optional<OutMessage> Announcer::next(UtcMillis now, SteadyTime steady_now) 
       queue_retained(status_topic(), "online", "status");
     } else if (server_dirty_) {
       server_dirty_ = false;
-      queue_server();
+      queue_discoveries(server_identifier(config_.instance_id), server_discovery());
     } else if (info_dirty_) {
       info_dirty_ = false;
       info_allowed_ = steady_now + info_interval;

@@ -29,6 +29,9 @@ struct OutMessage {
   std::string_view kind;  // the `kind` label of sunkeep_mqtt_messages_published_total
 };
 
+// sunkeep_mqtt_messages_dropped_total{reason} (`superseded` or `queue_full`).
+metrics::Counter& dropped_counter(metrics::Registry& metrics, std::string_view reason);
+
 class Announcer {
  public:
   using SteadyTime = std::chrono::steady_clock::time_point;
@@ -66,7 +69,7 @@ class Announcer {
     std::map<std::string, UtcMillis, std::less<>> published_times;  // per metric, of the last state sent
     UtcMillis published_time = 0;  // the `time` of the last state sent
     std::string discovery_key;
-    std::string device_published;
+    std::string device_object;  // its device object now (device_dirty: not yet published)
     std::optional<bool> online_published;
     bool online = false;
     bool discovery_dirty = false;
@@ -86,9 +89,19 @@ class Announcer {
   [[nodiscard]] int rank(const Entry& e) const { return e.state && e.state->parent ? 1 : 0; }
   // The messages of one step of `e`, queued in ready_.
   void step(Entry& e, UtcMillis now, SteadyTime steady_now);
-  void queue_discovery(Entry& e);
+  // A discovery payload and how its topic is recorded ("component:<identifier>" or "").
+  struct Discovery {
+    Publication publication;
+    std::string record_kind;
+  };
+  // The discovery payloads of the configured mode, of the server and of a device.
+  [[nodiscard]] std::vector<Discovery> server_discovery() const;
+  [[nodiscard]] std::vector<Discovery> device_discovery_of(const DeviceState& state) const;
+  // Queues `publications` of the device `identifier`, after HA's migration where it applies.
+  void queue_discoveries(const std::string& identifier, std::vector<Discovery> publications);
+  // Whether a metric is published (a canonical one with an HA class, or any with vendor_metrics).
+  [[nodiscard]] bool shown(const std::string& name, const LatestValue& value) const;
   void queue_state(Entry& e, UtcMillis now, SteadyTime steady_now);
-  void queue_server();
   // HA's migration (component → device mode): migrate_discovery on each recorded component topic
   // of `identifier`, before its device payload.
   void queue_migration(const std::string& identifier);

@@ -29,10 +29,6 @@ constexpr auto connack_timeout = std::chrono::seconds(10);
 constexpr auto offline_grace = std::chrono::milliseconds(1000);
 constexpr auto birth_delay_max_ms = 5000;
 
-UtcMillis system_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // "$CREDENTIALS_DIRECTORY/x" or "${CREDENTIALS_DIRECTORY}/x": systemd's LoadCredential= folder.
 std::string expand_credentials(const std::string& path) {
   for (const std::string_view prefix : {"$CREDENTIALS_DIRECTORY", "${CREDENTIALS_DIRECTORY}"}) {
@@ -82,18 +78,13 @@ Publisher::Publisher(PublisherSettings settings, PublisherHooks hooks, metrics::
       hooks_(std::move(hooks)),
       metrics_(metrics),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-      superseded_(metrics.counter("sunkeep_mqtt_messages_dropped_total",
-                                  "MQTT messages not sent: replaced by a newer one, or dropped from a full queue.",
-                                  {{"reason", "superseded"}})),
-      queue_full_(metrics.counter("sunkeep_mqtt_messages_dropped_total",
-                                  "MQTT messages not sent: replaced by a newer one, or dropped from a full queue.",
-                                  {{"reason", "queue_full"}})),
+      superseded_(dropped_counter(metrics, "superseded")),
+      queue_full_(dropped_counter(metrics, "queue_full")),
       reconnects_(metrics.counter("sunkeep_mqtt_reconnects_total",
                                   "Connections to the MQTT broker made again after one was lost.")),
       pending_(metrics.gauge("sunkeep_mqtt_pending_messages",
                              "MQTT messages handed to the client and not yet written (QoS 0) or acknowledged (QoS 1).")) {
   if (wake_fd_ < 0) throw std::runtime_error("mqtt: eventfd: " + std::string(std::strerror(errno)));
-  if (!hooks_.clock) hooks_.clock = system_now;
   announcer_ = std::make_unique<Announcer>(settings_, hooks_, metrics_);
   metrics_.gauge_reading("sunkeep_mqtt_connected", "1 while connected to the MQTT broker.", {},
                          [this] { return connected_.load() ? 1.0 : 0.0; });

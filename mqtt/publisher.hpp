@@ -55,7 +55,7 @@ struct PublisherHooks {
   std::function<void(std::vector<std::pair<std::string, std::string>>, std::vector<std::string>)> record_topics;
   // The retained topics recorded by earlier runs: topic → kind.
   std::map<std::string, std::string> recorded_topics;
-  std::function<UtcMillis()> clock;  // UTC now; the system clock when empty
+  std::function<UtcMillis()> clock;  // UTC now (the server's clock)
 };
 
 class Publisher final : public LatestValuesSubscriber, public std::enable_shared_from_this<Publisher> {

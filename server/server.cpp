@@ -52,8 +52,12 @@ Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
       DriverHost{config_, io_, tasks_, *observations_, *writer_, metrics_, config_.storage.path});
   for (const auto& make : drivers) drivers_.push_back(make(*host_));
   reads_ = std::make_unique<ReadPool>(config_.storage.path, query_threads);
-  load_latest_values();
-  if (config_.mqtt.enabled) make_mqtt_publisher(started);
+  {
+    storage::Connection db(config_.storage.path, storage::Connection::Mode::read_only);
+    storage::HistoryReader history(db, &writer_->recent());
+    load_latest_values(history);
+    if (config_.mqtt.enabled) make_mqtt_publisher(started, history.mqtt_topics());
+  }
   sinks_->add(latest_);
   metrics_page_ = std::make_unique<MetricsPage>(metrics_, *latest_, static_cast<const api::LiveStatus&>(*this));
   api_ = std::make_unique<api::Api>(api::Settings{.token = config_.http.token,
@@ -71,15 +75,13 @@ Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
 
 Server::~Server() { stop(); }
 
-void Server::load_latest_values() {
+void Server::load_latest_values(storage::HistoryReader& history) {
   energy_guard_ = std::make_unique<EnergyGuard>(metrics_);
   latest_ = std::make_shared<LatestValues>(*energy_guard_, [this](auto rows) { save_guard(std::move(rows)); });
-  storage::Connection db(config_.storage.path, storage::Connection::Mode::read_only);
-  storage::HistoryReader history(db, &writer_->recent());
   latest_->load(history, [this](const std::string& vendor) { return expected_interval_ms(vendor); });
 }
 
-void Server::make_mqtt_publisher(UtcMillis started) {
+void Server::make_mqtt_publisher(UtcMillis started, std::map<std::string, std::string> recorded_topics) {
   mqtt::PublisherHooks hooks{
       .online = [this](const DeviceState& d, UtcMillis now) { return online(d.vendor, d.serial, d.last_seen, now); },
       .manufacturer = [this](const std::string& vendor) {
@@ -87,13 +89,8 @@ void Server::make_mqtt_publisher(UtcMillis started) {
         return std::string(d != nullptr ? d->manufacturer() : vendor);
       },
       .record_topics = [this](auto published, auto emptied) { record_mqtt_topics(std::move(published), std::move(emptied)); },
-      .recorded_topics = {},
-      .clock = {}};
-  {
-    storage::Connection db(config_.storage.path, storage::Connection::Mode::read_only);
-    storage::HistoryReader history(db, &writer_->recent());
-    hooks.recorded_topics = history.mqtt_topics();
-  }
+      .recorded_topics = std::move(recorded_topics),
+      .clock = now_ms};
   mqtt_ = std::make_shared<mqtt::Publisher>(mqtt::resolve_settings(config_.mqtt, SUNKEEP_VERSION, started),
                                             std::move(hooks), metrics_);
   latest_->subscribe(mqtt_);

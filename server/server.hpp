@@ -21,6 +21,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -69,12 +70,12 @@ class Server : private api::LiveStatus, private api::HealthStatus {
   [[nodiscard]] std::vector<storage::RejectionItem> rejections() const override;
   [[nodiscard]] std::string mqtt_status() const override;
   // The MQTT publisher, following the latest values, when [mqtt] is enabled.
-  void make_mqtt_publisher(UtcMillis started);
+  void make_mqtt_publisher(UtcMillis started, std::map<std::string, std::string> recorded_topics);
   // Records the retained MQTT topics published and emptied, through the writer.
   void record_mqtt_topics(std::vector<std::pair<std::string, std::string>> published, std::vector<std::string> emptied);
   // Build info and `started` (the process's start, also the API's uptime base).
   void register_server_metrics(UtcMillis started);
-  void load_latest_values();
+  void load_latest_values(storage::HistoryReader& history);
   // Saves the counter guard's changes through the writer (from the latest-values sink's thread).
   void save_guard(std::vector<storage::CounterGuardRow> rows);
 
