@@ -7,6 +7,8 @@
 // nothing, and --garbage streams of random bytes; with --linger the server's descriptors are
 // sampled again after the run (idle connections must be gone once sunkeep's idle_timeout has
 // passed).
+#include "bench/percentile.hpp"
+
 #include "common/civil_time.hpp"
 #include "protocol/alphaess/encoder.hpp"
 
@@ -30,6 +32,8 @@ using Clock = std::chrono::steady_clock;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
+
+using sunkeep::bench::percentile;
 
 struct Options {
   std::uint16_t port = 7777;
@@ -203,13 +207,6 @@ std::size_t open_descriptors(int pid) {
     ++n;
   }
   return n;
-}
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
 }
 
 void print_latencies(const char* label, std::vector<double> ms) {

@@ -3,6 +3,8 @@
 // long after its frame was sent each state message arrived: send → commit → ack and publish →
 // broker → subscriber, an upper bound of commit → delivery. A state that repeats a frame's stamp
 // (sent for other values of the device) is not counted. Prints count and percentiles.
+#include "bench/percentile.hpp"
+
 #include <CLI/CLI.hpp>
 #include <mosquitto.h>
 #include <nlohmann/json.hpp>
@@ -17,6 +19,8 @@
 #include <vector>
 
 namespace {
+
+using sunkeep::bench::percentile;
 
 struct Latencies {
   std::mutex mutex;
@@ -43,13 +47,6 @@ void on_message(struct mosquitto*, void* data, const struct mosquitto_message* m
   if (!first && it->second == sent) return;
   it->second = sent;
   latencies->ms.push_back(static_cast<double>(latency));
-}
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // and the latency of GET /api/v1/health (a fresh connection each time) are sampled; VmHWM at the
 // end is the peak. Targets (issue 6): RSS ≤ 200 MB, health ≤ 50 ms. Prints figures, asserts
 // nothing; exits 1 only when the server does not start.
+#include "bench/percentile.hpp"
+
 #include "storage/schema.hpp"
 #include "storage/sqlite.hpp"
 #include "storage/store.hpp"
@@ -37,6 +39,8 @@ using sunkeep::bench::wait_healthy;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using sunkeep::bench::percentile;
 
 constexpr std::int64_t day_start_s = 1709251200;  // 2024-03-01T00:00:00Z
 constexpr int points_per_day = 8640;               // every 10 s
@@ -110,13 +114,6 @@ std::vector<std::unique_ptr<tcp::socket>> open_silent_clients(asio::io_context& 
     clients.push_back(std::move(socket));
   }
   return clients;
-}
-
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const auto at = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
-  return values[at];
 }
 
 struct Samples {
