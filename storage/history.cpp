@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -207,23 +208,69 @@ std::vector<Point> HistoryReader::raw_points(std::int64_t series, TimeRange rang
 
 std::vector<Point> HistoryReader::bucketed_points(std::int64_t series, TimeRange range, std::int64_t step_ms,
                                                   Aggregate agg) {
+  return bucketed_points(series, range, [step_ms](UtcMillis t) { return bucket_of(t, step_ms); }, agg);
+}
+
+std::vector<Point> HistoryReader::bucketed_points(std::int64_t series, TimeRange range, const BucketOf& bucket_of,
+                                                  Aggregate agg) {
   std::map<std::int64_t, Accumulator> buckets;
   BlockPoints decoder(db_);
   std::vector<Point> loose;
   for (const auto& block : blocks_in(db_, series, range)) {
     const BlockSummary& b = block.summary;
-    if (inside(b, range) && bucket_of(b.first.t, step_ms) == bucket_of(b.last.t, step_ms)) {
-      buckets[bucket_of(b.first.t, step_ms)].add(b);  // the whole block falls in one bucket
+    if (inside(b, range) && bucket_of(b.first.t) == bucket_of(b.last.t)) {
+      buckets[bucket_of(b.first.t)].add(b);  // the whole block falls in one bucket
     } else {
       decoder.append(series, block.start, range, loose);
     }
   }
   for (const auto& p : loose_points(series, range)) loose.push_back(p);
-  for (const auto& p : loose) buckets[bucket_of(p.t, step_ms)].add(p);
+  for (const auto& p : loose) buckets[bucket_of(p.t)].add(p);
   std::vector<Point> out;
   out.reserve(buckets.size());
   for (const auto& [start, acc] : buckets) out.push_back({start, acc.result(agg)});
   return out;
+}
+
+std::optional<Point> HistoryReader::point_before(std::int64_t series, UtcMillis t) {
+  std::optional<Point> newest;
+  const auto keep = [&newest](const Point& p) {
+    if (!newest || p.t > newest->t) newest = p;
+  };
+  if (recent_) {
+    const auto recent = recent_->points(series, std::numeric_limits<UtcMillis>::min(), t);
+    if (!recent.empty()) keep(recent.back());
+  }
+  auto row = db_.prepare("SELECT t_ms, value FROM sample WHERE series_id = ?1 AND t_ms < ?2 ORDER BY t_ms DESC LIMIT 1");
+  row.bind(1, series).bind(2, std::int64_t{t});
+  if (row.step()) keep({row.int64(0), row.real(1)});
+  // The newest block starting before `t` holds it unless all its points are at or after `t`;
+  // then the one before does (blocks do not overlap).
+  auto blocks = db_.prepare(
+      "SELECT start_ms, first_t FROM sample_block WHERE series_id = ?1 AND start_ms < ?2 ORDER BY start_ms DESC LIMIT 2");
+  blocks.bind(1, series).bind(2, std::int64_t{t});
+  BlockPoints decoder(db_);
+  while (blocks.step()) {
+    if (blocks.int64(1) >= t) continue;
+    std::vector<Point> points;
+    decoder.append(series, blocks.int64(0), {std::numeric_limits<UtcMillis>::min(), t}, points);
+    if (!points.empty()) keep(points.back());
+    break;
+  }
+  return newest;
+}
+
+bool HistoryReader::has_point_since(std::int64_t series, UtcMillis t) {
+  if (recent_) {
+    const auto newest = recent_->newest(series);
+    if (newest && newest->t >= t) return true;
+  }
+  auto row = db_.prepare("SELECT 1 FROM sample WHERE series_id = ?1 AND t_ms >= ?2 LIMIT 1");
+  row.bind(1, series).bind(2, std::int64_t{t});
+  if (row.step()) return true;
+  auto block = db_.prepare("SELECT 1 FROM sample_block WHERE series_id = ?1 AND start_ms >= ?2 AND last_t >= ?3 LIMIT 1");
+  block.bind(1, series).bind(2, block_start(t)).bind(3, std::int64_t{t});
+  return block.step();
 }
 
 std::vector<EventItem> HistoryReader::events(std::int64_t device, TimeRange range, std::int64_t limit) {

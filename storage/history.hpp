@@ -8,6 +8,7 @@
 #include "storage/sqlite.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -94,6 +95,14 @@ class HistoryReader {
   std::vector<Point> raw_points(std::int64_t series, TimeRange range);
   // Buckets aligned to multiples of `step_ms` since the epoch; a bucket's time is its start.
   std::vector<Point> bucketed_points(std::int64_t series, TimeRange range, std::int64_t step_ms, Aggregate agg);
+  // The start of the bucket holding a time (asked for times in rising order, mostly).
+  using BucketOf = std::function<UtcMillis(UtcMillis)>;
+  // Buckets of any width, e.g. local days.
+  std::vector<Point> bucketed_points(std::int64_t series, TimeRange range, const BucketOf& bucket_of, Aggregate agg);
+  // The newest point before `t`, if any.
+  std::optional<Point> point_before(std::int64_t series, UtcMillis t);
+  // Whether a point at or after `t` exists.
+  bool has_point_since(std::int64_t series, UtcMillis t);
   std::vector<EventItem> events(std::int64_t device, TimeRange range, std::int64_t limit);
   std::vector<FrameItem> frames(std::int64_t device, TimeRange range, std::int64_t limit);
   std::vector<RejectionItem> rejections();

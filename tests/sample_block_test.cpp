@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <vector>
 
@@ -134,15 +136,21 @@ struct Data {
   }
 };
 
+// The same data held three ways, with a reader for each.
+struct EveryHolding {
+  Data rows{Held::rows};
+  Data blocks{Held::blocks};
+  Data in_memory{Held::recent};
+  HistoryReader from_rows{rows.db};
+  HistoryReader from_blocks{blocks.db};
+  HistoryReader from_memory{in_memory.db, &in_memory.recent};
+};
+
 }  // namespace
 
 TEST_CASE("sample block: every query answers the same from rows and from blocks and from memory") {
-  Data rows(Held::rows);
-  Data blocks(Held::blocks);
-  Data in_memory(Held::recent);
-  HistoryReader from_rows(rows.db);
-  HistoryReader from_blocks(blocks.db);
-  HistoryReader from_memory(in_memory.db, &in_memory.recent);
+  EveryHolding held;
+  auto& [rows, blocks, in_memory, from_rows, from_blocks, from_memory] = held;
   CHECK(in_memory.db.query_int("SELECT count(*) FROM sample") == 0);
   const std::vector<TimeRange> ranges{{t0, t0 + 4 * hour},
                                       {t0 + 25 * 60'000 + 5'000, t0 + 2 * hour + 17 * 60'000},
@@ -176,6 +184,46 @@ TEST_CASE("sample block: every query answers the same from rows and from blocks 
     REQUIRE(latest.size() == 1);
     CHECK(latest[0].point == blocks.all.back());
   }
+}
+
+TEST_CASE("sample block: the point before a time and whether one follows are the same from rows, blocks and memory") {
+  EveryHolding held;
+  auto& [rows, blocks, in_memory, from_rows, from_blocks, from_memory] = held;
+  const auto& all = rows.all;
+  // Times before, on and between points, at block edges and after the last point.
+  const std::vector<UtcMillis> times{t0 - 1, t0, t0 + 1, t0 + 10'000, t0 + hour, t0 + hour + 1, t0 + 3 * hour,
+                                     t0 + 3 * hour + 5'000, t0 + 3 * hour + 5'001, t0 + 9 * hour};
+  for (const UtcMillis t : times) {
+    CAPTURE(t - t0);
+    std::optional<Point> expected;
+    for (const auto& p : all) {
+      if (p.t < t) expected = p;
+    }
+    const bool follows = std::any_of(all.begin(), all.end(), [t](const Point& p) { return p.t >= t; });
+    for (HistoryReader* reader : {&from_rows, &from_blocks, &from_memory}) {
+      CHECK(reader->point_before(rows.series, t) == expected);
+      CHECK(reader->has_point_since(rows.series, t) == follows);
+    }
+  }
+}
+
+TEST_CASE("sample block: buckets of any width (local days) agree from rows, blocks and memory") {
+  Data rows(Held::rows);
+  Data blocks(Held::blocks);
+  HistoryReader from_rows(rows.db);
+  HistoryReader from_blocks(blocks.db);
+  // Buckets 100 minutes wide and starting 17 minutes off the hour: blocks straddle them.
+  const HistoryReader::BucketOf odd = [](UtcMillis t) { return period_start(t - 17 * 60'000, 100 * 60'000) + 17 * 60'000; };
+  const TimeRange range{t0, t0 + 4 * hour};
+  const auto a = from_blocks.bucketed_points(blocks.series, range, odd, Aggregate::avg);
+  const auto b = from_rows.bucketed_points(rows.series, range, odd, Aggregate::avg);
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.size() == 3);  // the points (0 to 3 h 5 s) fall in [-83m, 17m), [17m, 117m) and [117m, 217m)
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].t == b[i].t);
+    CHECK(a[i].value == doctest::Approx(b[i].value));
+  }
+  CHECK(a[1].t == t0 + 17 * 60'000);
 }
 
 TEST_CASE("sample block: late rows merge into their block and a repeated time keeps the first value") {
