@@ -12,6 +12,7 @@
 namespace sunkeep::config {
 
 SectionSpec mqtt_section();  // config/mqtt.cpp
+SectionSpec site_section();  // config/site.cpp
 
 namespace {
 
@@ -26,8 +27,10 @@ std::vector<SectionSpec> generic_sections() {
         {"max_points", integer([](C& c) -> std::uint32_t& { return c.http.max_points; }, 1, 10'000'000)},
         {"expose_personal_data", boolean([](C& c) -> bool& { return c.http.expose_personal_data; })},
         {"max_connections", integer([](C& c) -> std::uint32_t& { return c.http.max_connections; }, 1, 1'000'000)},
-        {"max_buffered_mb", integer([](C& c) -> std::uint32_t& { return c.http.max_buffered_mb; }, 1, 1'000'000)}}},
+        {"max_buffered_mb", integer([](C& c) -> std::uint32_t& { return c.http.max_buffered_mb; }, 1, 1'000'000)},
+        {"max_live_clients", integer([](C& c) -> std::uint32_t& { return c.http.max_live_clients; }, 1, 100'000)}}},
       mqtt_section(),
+      site_section(),
   };
 }
 

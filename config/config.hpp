@@ -4,6 +4,7 @@
 
 #include "config/limits.hpp"
 #include "config/mqtt.hpp"
+#include "config/site.hpp"
 #include "config/values.hpp"
 #include "config/vendor/sections.hpp"
 
@@ -29,6 +30,7 @@ struct HttpConfig {
   std::uint32_t max_connections = 1024;  // open HTTP connections; more are closed at once
   std::uint32_t max_buffered_mb = 64;    // answers held for clients, all connections together
   std::string metrics_token;             // also accepted on /metrics, and only there
+  std::uint32_t max_live_clients = 64;   // open /api/v1/live streams; more get 503
 };
 
 // Every section: the generic ones here, the vendors' in config/vendor/.
@@ -36,6 +38,7 @@ struct Config : VendorSections {
   StorageConfig storage;
   HttpConfig http;
   MqttConfig mqtt;
+  SiteConfig site;
 };
 
 struct Problem {

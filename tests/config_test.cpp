@@ -325,3 +325,42 @@ TEST_CASE("config: the APsystems limits of apsystems-ecu.md §11.1 are named by 
   CHECK(parse_config("[[apsystems.ecu]]\nhost = \"h\"\n[[apsystems.ecu]]\nhost = \"h\"\nport = 8900\n", "t").ok());
   CHECK(parse_config("[apsystems]\ncommand_pause = \"60s\"\n[[apsystems.ecu]]\nhost = \"h\"\necu_id = \"\"\n", "t").ok());
 }
+
+TEST_CASE("config: the [site] section and [http] max_live_clients") {
+  const auto defaults = parse_config("", "t.toml");
+  CHECK(defaults.config.site.name == "Home");
+  CHECK(defaults.config.site.timezone.empty());
+  CHECK(defaults.config.site.pv.empty());
+  CHECK(defaults.config.http.max_live_clients == 64);
+  const auto r = parse_config(R"(
+[http]
+max_live_clients = 8
+[site]
+name = "Farm"
+timezone = "Europe/Berlin"
+pv = ["alphaess:AL1", "apsystems:216000012345"]
+grid = ["sma:1901429669"]
+battery = []
+)", "t.toml");
+  REQUIRE(r.ok());
+  CHECK(r.config.http.max_live_clients == 8);
+  CHECK(r.config.site.name == "Farm");
+  CHECK(r.config.site.timezone == "Europe/Berlin");
+  CHECK(r.config.site.pv == std::vector<std::string>{"alphaess:AL1", "apsystems:216000012345"});
+  CHECK(r.config.site.grid == std::vector<std::string>{"sma:1901429669"});
+
+  Problem p = only_problem(parse_config("[site]\n\ngrid = [\"sma\"]\n", "t.toml"));
+  CHECK(p.key == "site.grid");
+  CHECK(p.line == 3);
+  CHECK(p.message.find("<vendor>:<serial>") != std::string::npos);
+  p = only_problem(parse_config("[site]\npv = [\"a:1\", \"a:1\"]\n", "t.toml"));
+  CHECK(p.key == "site.pv");
+  CHECK(p.message.find("twice") != std::string::npos);
+  p = only_problem(parse_config("[site]\nbattery = \"a:1\"\n", "t.toml"));
+  CHECK(p.key == "site.battery");
+  p = only_problem(parse_config("[site]\ntimezone = \"Europe/Atlantis\"\n", "t.toml"));
+  CHECK(p.key == "site.timezone");
+  CHECK(only_problem(parse_config("[site]\nname = \"\"\n", "t.toml")).key == "site.name");
+  CHECK(only_problem(parse_config("[site]\nmeter = []\n", "t.toml")).key == "site.meter");
+  CHECK(only_problem(parse_config("[http]\nmax_live_clients = 0\n", "t.toml")).key == "http.max_live_clients");
+}
