@@ -3,6 +3,7 @@
 
 #include "api/number_text.hpp"
 #include "api/params.hpp"
+#include "api/site_queries.hpp"
 #include "common/hex.hpp"
 #include "storage/sqlite.hpp"
 
@@ -10,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <optional>
 
@@ -136,13 +139,62 @@ std::size_t rendered_size_estimate(const SeriesAnswer& answer) {
   return 256 * (answer.series.size() + 1) + 40 * points;
 }
 
+// What every request is answered from, beside the database.
+struct Context {
+  const Settings& settings;
+  const LiveStatus& live;
+  const HealthStatus& health;
+  const MetricsSource* metrics;
+  const DeviceStates* devices;
+  const LocalCalendar& site_calendar;
+};
+
+// A kWh amount or ratio with no float noise of summing (to the µ-unit); null when unknown.
+json rounded(const std::optional<double>& v) {
+  return v ? json(std::round(*v * 1e6) / 1e6) : json(nullptr);
+}
+
+// The site's sources and flows now, computed under the latest values' lock.
+struct SiteNowAnswer {
+  site::SiteSources sources;
+  site::SiteNow now;
+};
+
+SiteNowAnswer site_now_answer(const Context& c, UtcMillis now) {
+  SiteNowAnswer answer;
+  const auto compute = [&](const DeviceStates::Devices& devices) {
+    answer.sources = site::resolve_sources(c.settings.site, devices, now);
+    answer.now = site::site_now(answer.sources, devices, now, [&](const DeviceState& d) {
+      return c.live.online(d.vendor, d.serial, d.last_seen, now);
+    });
+  };
+  if (c.devices != nullptr) {
+    c.devices->read(compute);
+  } else {
+    compute({});
+  }
+  return answer;
+}
+
+json site_latest(const Context& c, UtcMillis now) {
+  const auto answer = site_now_answer(c, now);
+  json metrics = json::object();
+  for (const auto& flow : answer.now.flows) {
+    metrics[std::string(flow.name)] = {{"value", or_null(flow.value)}, {"unit", flow.unit}};
+  }
+  return {{"time", time_json(now)},
+          {"metrics", metrics},
+          {"devices_online", answer.now.devices_online},
+          {"devices", answer.now.devices}};
+}
+
 // One request being answered.
 class Handler {
  public:
   // `history` may be null for front(), never for route().
-  Handler(const Settings& settings, const LiveStatus& live, const HealthStatus& health, const MetricsSource* metrics,
-          HistoryReader* history, UtcMillis now)
-      : settings_(settings), live_(live), health_status_(health), metrics_(metrics), history_(history), now_(now) {}
+  Handler(const Context& context, HistoryReader* history, UtcMillis now)
+      : context_(context), settings_(context.settings), live_(context.live), health_status_(context.health),
+        metrics_(context.metrics), history_(history), now_(now) {}
 
   // What needs no database: the token (checked before any parameter is read), the path, the
   // query's escapes, the method, and health. nullopt: the request goes on to the database.
@@ -164,6 +216,11 @@ class Handler {
       throw HttpError{405, "method_not_allowed", "only GET and HEAD are supported"};
     }
     if (health) return this->health();
+    if (segments_.size() == 3 && segments_[2] == "site") return site();
+    if (segments_.size() == 4 && segments_[2] == "site" && segments_[3] == "latest") {
+      query_.allow_only({});
+      return json_response(200, site_latest(context_, now_));
+    }
     return std::nullopt;
   }
 
@@ -172,6 +229,8 @@ class Handler {
     const std::string_view target = request.target;
     const auto& segments = segments_;
     if (segments.size() == 3 && segments[2] == "devices") return devices();
+    if (segments.size() == 4 && segments[2] == "site" && segments[3] == "series") return site_series();
+    if (segments.size() == 4 && segments[2] == "site" && segments[3] == "energy") return site_energy();
     if (segments.size() < 4 || segments[2] != "devices") throw not_found(target);
     const storage::DeviceRow device = find_device(segments[3]);
     if (segments.size() == 4) return json_response(200, device_json(device));
@@ -309,7 +368,7 @@ class Handler {
   }
 
   SeriesAnswer collect_series(const storage::DeviceRow& device) {
-    query_.allow_only({"metric", "from", "to", "step", "agg"});
+    query_.allow_only({"metric", "from", "to", "step", "agg", "tz"});
     SeriesAnswer answer;
     answer.range = range();
     const auto names = query_.all("metric");
@@ -320,20 +379,15 @@ class Handler {
       if (!info) throw BadParameter("metric", "device " + device_id(device) + " has no metric \"" + name + "\"");
       infos.push_back(*info);
     }
-    const auto agg_text = query_.get("agg");
-    if (const auto step_text = query_.get("step")) {
-      const auto step = parse_step_seconds(*step_text);
-      if (!step) throw BadParameter("step", "must be whole seconds or a duration such as 1m, 5m, 1h, 1d (at most 100 years)");
-      const auto agg = parse_aggregate(agg_text.value_or("avg"));
-      const std::int64_t buckets = (answer.range.to - answer.range.from) / (*step * 1000) + 1;
-      refuse_over_limit(buckets * static_cast<std::int64_t>(infos.size()), "this step");
+    const auto calendar = local_calendar();
+    if (const auto step = this->step(infos.size(), answer.range, calendar.has_value())) {
+      const auto agg = parse_aggregate(query_.get("agg").value_or("avg"));
       answer.step_s = *step;
-      for (auto& info : infos) {
-        answer.series.push_back({info, history_->bucketed_points(info.id, answer.range, *step * 1000, agg)});
-      }
+      const auto buckets = bucketing(*step, calendar);
+      for (auto& info : infos) answer.series.push_back({info, history_->bucketed_points(info.id, answer.range, buckets(), agg)});
       return answer;
     }
-    if (agg_text) throw BadParameter("agg", "only applies together with step");
+    if (query_.get("agg")) throw BadParameter("agg", "only applies together with step");
     std::int64_t total = 0;
     for (const auto& info : infos) total += history_->count_points(info.id, answer.range);
     refuse_over_limit(total, "this raw series");
@@ -341,18 +395,61 @@ class Handler {
     return answer;
   }
 
-  // Rendered directly: a day of raw points is 8,640 pairs, too many to build as JSON objects.
+  // The `step` in seconds, if given, with the answer's size checked for `series` series
+  // (`local_days`: 1d buckets are local days, some 23 hours long).
+  std::optional<std::int64_t> step(std::size_t series, TimeRange r, bool local_days) const {
+    const auto text = query_.get("step");
+    if (!text) return std::nullopt;
+    const auto step = parse_step_seconds(*text);
+    if (!step) throw BadParameter("step", "must be whole seconds or a duration such as 1m, 5m, 1h, 1d (at most 100 years)");
+    const std::int64_t shortest_ms = local_days && *step == 86'400 ? 23LL * 3600 * 1000 : *step * 1000;
+    const std::int64_t buckets = (r.to - r.from) / shortest_ms + 1;
+    refuse_over_limit(buckets * static_cast<std::int64_t>(series), "this step");
+    return step;
+  }
+
+  // The calendar of `tz`, when given.
+  std::optional<LocalCalendar> local_calendar() const {
+    const auto name = query_.get("tz");
+    if (!name) return std::nullopt;
+    try {
+      return LocalCalendar(TimeZone(*name));
+    } catch (const std::exception&) {
+      throw BadParameter("tz", "\"" + *name + "\" is not a known IANA time zone (e.g. Europe/Berlin)");
+    }
+  }
+
+  // Makes the bucket function of a `step`: local midnights of `calendar` for 1d, else multiples
+  // of the step since the epoch. Each call gives a fresh one (a day bucketer remembers its day).
+  static std::function<HistoryReader::BucketOf()> bucketing(std::int64_t step_s,
+                                                            const std::optional<LocalCalendar>& calendar) {
+    if (calendar && step_s == 86'400) {
+      return [&calendar] { return HistoryReader::BucketOf(LocalDayBuckets(*calendar)); };
+    }
+    return [step_ms = step_s * 1000] {
+      return HistoryReader::BucketOf([step_ms](UtcMillis t) { return period_start(t, step_ms); });
+    };
+  }
+
   Response series(const storage::DeviceRow& device) {
-    const SeriesAnswer answer = collect_series(device);
-    const auto text = [](const std::string& s) { return json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+    return render_series(fmt::format(R"("device":{},)", json_text(device_id(device))), collect_series(device));
+  }
+
+  static std::string json_text(const std::string& s) {
+    return json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
+  // Rendered directly: a day of raw points is 8,640 pairs, too many to build as JSON objects.
+  // `head`: the fields before "from", each followed by a comma.
+  static Response render_series(const std::string& head, const SeriesAnswer& answer) {
     std::string body;
     body.reserve(rendered_size_estimate(answer));
-    body += fmt::format(R"({{"device":{},"from":"{}","to":"{}","step_s":{},"series":[)", text(device_id(device)),
-                                   format_rfc3339(answer.range.from), format_rfc3339(answer.range.to),
-                                   answer.step_s ? std::to_string(*answer.step_s) : "null");
+    body += fmt::format(R"({{{}"from":"{}","to":"{}","step_s":{},"series":[)", head, format_rfc3339(answer.range.from),
+                        format_rfc3339(answer.range.to), answer.step_s ? std::to_string(*answer.step_s) : "null");
     for (std::size_t i = 0; i < answer.series.size(); ++i) {
       const auto& s = answer.series[i];
-      body += fmt::format(R"({}{{"metric":{},"unit":{},"points":[)", i == 0 ? "" : ",", text(s.info.name), text(s.info.unit));
+      body += fmt::format(R"({}{{"metric":{},"unit":{},"points":[)", i == 0 ? "" : ",", json_text(s.info.name),
+                          json_text(s.info.unit));
       for (std::size_t k = 0; k < s.points.size(); ++k) {
         body += k == 0 ? "[\"" : ",[\"";
         append_rfc3339(body, s.points[k].t);
@@ -364,6 +461,70 @@ class Handler {
     }
     body += "]}";
     return {200, "application/json", std::move(body), {}};
+  }
+
+  // /api/v1/site: name, zone, sources and warnings, from memory.
+  Response site() const {
+    query_.allow_only({});
+    const auto answer = site_now_answer(context_, now_);
+    return json_response(200, {{"name", settings_.site.name},
+                               {"timezone", context_.site_calendar.zone().name()},
+                               {"sources", {{"pv", answer.sources.pv},
+                                            {"grid", answer.sources.grid},
+                                            {"battery", answer.sources.battery}}},
+                               {"warnings", answer.sources.warnings}});
+  }
+
+  Response site_series() {
+    query_.allow_only({"metric", "from", "to", "step", "agg", "tz"});
+    SeriesAnswer answer;
+    answer.range = range();
+    const auto names = query_.all("metric");
+    if (names.empty()) throw BadParameter("metric", "at least one metric=<name> is required");
+    for (const auto& name : names) {
+      if (!site::is_site_flow(name)) {
+        throw BadParameter("metric", "\"" + name + "\" is not a site flow (pv_power, grid_power, battery_power, load_power, battery_soc)");
+      }
+    }
+    const auto calendar = local_calendar();
+    const auto step = this->step(names.size(), answer.range, calendar.has_value());
+    if (!step) throw BadParameter("step", "is required for site series (e.g. step=5m)");
+    const auto agg = parse_aggregate(query_.get("agg").value_or("avg"));
+    answer.step_s = *step;
+    const auto recipes = site::flow_recipes(site_now_answer(context_, now_).sources);
+    const auto buckets = bucketing(*step, calendar);
+    for (const auto& name : names) {
+      const auto& recipe = *std::find_if(recipes.begin(), recipes.end(), [&](const auto& r) { return r.name == name; });
+      answer.series.push_back({{0, name, std::string(recipe.unit), true},
+                               site_flow_points(*history_, recipe, answer.range, buckets(), agg)});
+    }
+    return render_series("", answer);
+  }
+
+  Response site_energy() {
+    query_.allow_only({"from", "to", "period"});
+    const std::string period_text = query_.get("period").value_or("day");
+    if (period_text != "day" && period_text != "month") throw BadParameter("period", "must be day or month");
+    const LocalPeriod period = period_text == "day" ? LocalPeriod::day : LocalPeriod::month;
+    const TimeRange r = range();
+    constexpr std::int64_t shortest_period_ms = 23LL * 3600 * 1000;  // a day that loses an hour
+    const std::int64_t most_periods = (r.to - r.from) / shortest_period_ms + 2;
+    refuse_over_limit(period == LocalPeriod::day ? most_periods : most_periods / 28 + 2, "this range");
+    const auto& calendar = context_.site_calendar;
+    const auto edges = period_edges(calendar, period, r);
+    json rows = json::array();
+    for (const auto& row : api::site_energy(*history_, site_now_answer(context_, now_).sources, calendar, edges, now_)) {
+      rows.push_back({{"start", time_json(row.start)},
+                      {"produced", rounded(row.produced)},
+                      {"consumed", rounded(row.consumed)},
+                      {"imported", rounded(row.imported)},
+                      {"exported", rounded(row.exported)},
+                      {"charged", rounded(row.charged)},
+                      {"discharged", rounded(row.discharged)},
+                      {"self_sufficiency", rounded(row.self_sufficiency)},
+                      {"complete", row.complete}});
+    }
+    return json_response(200, {{"timezone", calendar.zone().name()}, {"period", period_text}, {"rows", rows}});
   }
 
   Response export_csv(const storage::DeviceRow& device) {
@@ -414,6 +575,7 @@ class Handler {
     return json_response(200, {{"device", device_id(device)}, {"frames", list}});
   }
 
+  const Context& context_;
   const Settings& settings_;
   const LiveStatus& live_;
   const HealthStatus& health_status_;
@@ -449,14 +611,28 @@ const HealthStatus& no_health_status() {
   return none;
 }
 
+Api::Api(Settings settings, const LiveStatus& live, const HealthStatus& health, const MetricsSource* metrics,
+         const DeviceStates* devices)
+    : settings_(std::move(settings)),
+      live_(live),
+      health_(health),
+      metrics_(metrics),
+      devices_(devices),
+      site_calendar_(TimeZone(settings_.site.timezone)) {}
+
 std::optional<Response> Api::answer_from_memory(const Request& request, UtcMillis now) const {
-  return answered([&]() -> std::optional<Response> {
-    return Handler(settings_, live_, health_, metrics_, nullptr, now).front(request);
-  });
+  const Context context{settings_, live_, health_, metrics_, devices_, site_calendar_};
+  return answered([&]() -> std::optional<Response> { return Handler(context, nullptr, now).front(request); });
 }
 
 Response Api::handle(const Request& request, HistoryReader& history, UtcMillis now) const {
-  return answered([&] { return Handler(settings_, live_, health_, metrics_, &history, now).route(request); });
+  const Context context{settings_, live_, health_, metrics_, devices_, site_calendar_};
+  return answered([&] { return Handler(context, &history, now).route(request); });
+}
+
+std::string Api::site_latest_json(UtcMillis now) const {
+  const Context context{settings_, live_, health_, metrics_, devices_, site_calendar_};
+  return site_latest(context, now).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace sunkeep::api

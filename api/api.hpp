@@ -5,6 +5,9 @@
 #pragma once
 
 #include "common/civil_time.hpp"
+#include "common/device_state.hpp"
+#include "common/local_calendar.hpp"
+#include "site/model.hpp"
 #include "storage/history.hpp"
 
 #include <cstdint>
@@ -87,13 +90,15 @@ struct Settings {
   bool expose_personal_data = false;
   std::string version;
   UtcMillis started = 0;              // for uptime_s
+  site::SiteSettings site;            // its timezone an IANA name ("" resolved before)
 };
 
 class Api {
  public:
+  // `devices`: the latest values the site is computed from (none: a site with no devices).
+  // Throws std::runtime_error when the site's timezone is not a known zone.
   Api(Settings settings, const LiveStatus& live, const HealthStatus& health = no_health_status(),
-      const MetricsSource* metrics = nullptr)
-      : settings_(std::move(settings)), live_(live), health_(health), metrics_(metrics) {}
+      const MetricsSource* metrics = nullptr, const DeviceStates* devices = nullptr);
 
   // The answer when it needs no database: health, /metrics, and what is refused from the request
   // alone (401 before any parameter is read, 400 for a bad path or query escape, 404 outside
@@ -102,11 +107,16 @@ class Api {
   // Every request (the checks of answer_from_memory() included).
   [[nodiscard]] Response handle(const Request& request, storage::HistoryReader& history, UtcMillis now) const;
 
+  // The JSON of /api/v1/site/latest at `now`, from memory (also what the live stream sends).
+  [[nodiscard]] std::string site_latest_json(UtcMillis now) const;
+
  private:
   Settings settings_;
   const LiveStatus& live_;
   const HealthStatus& health_;
   const MetricsSource* metrics_;  // none: /metrics is 404
+  const DeviceStates* devices_;
+  LocalCalendar site_calendar_;
 };
 
 }  // namespace sunkeep::api

@@ -49,6 +49,15 @@ struct DeviceUpdate {
   std::vector<DeviceEvent> events;  // the observation's newly stored events of this device
 };
 
+// Every device as the latest-values sink holds it, by id, for readers that answer from memory
+// (/metrics, the site). Thread-safe: `read` runs under the keeper's shared lock, so keep it short.
+class DeviceStates {
+ public:
+  using Devices = std::map<std::string, DeviceState>;
+  virtual ~DeviceStates() = default;
+  virtual void read(const std::function<void(const Devices&)>& read) const = 0;
+};
+
 class LatestValuesSubscriber {
  public:
   virtual ~LatestValuesSubscriber() = default;

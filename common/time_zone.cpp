@@ -47,4 +47,12 @@ CivilTime TimeZone::to_local(UtcMillis utc) const {
   return civil_from_naive_seconds(utc / 1000 + info.offset.count());
 }
 
+std::string local_zone_name() {
+  try {
+    return std::string(date::current_zone()->name());
+  } catch (const std::exception&) {
+    return "UTC";
+  }
+}
+
 }  // namespace sunkeep

@@ -31,4 +31,7 @@ class TimeZone {
   std::string name_;
 };
 
+// The IANA name of the server's own zone (/etc/localtime), "UTC" when it cannot be told.
+std::string local_zone_name();
+
 }  // namespace sunkeep

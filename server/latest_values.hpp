@@ -23,11 +23,12 @@
 namespace sunkeep::server {
 
 using ::sunkeep::DeviceState;
+using ::sunkeep::DeviceStates;
 using ::sunkeep::DeviceUpdate;
 using ::sunkeep::LatestValue;
 using ::sunkeep::LatestValuesSubscriber;
 
-class LatestValues final : public Sink {
+class LatestValues final : public Sink, public DeviceStates {
  public:
   using SaveGuard = std::function<void(std::vector<storage::CounterGuardRow>)>;
   static constexpr std::chrono::seconds guard_save_interval{60};
@@ -49,9 +50,8 @@ class LatestValues final : public Sink {
   [[nodiscard]] std::string_view name() const override { return "latest_values"; }
   void consume(const Observation& observation) override;
 
-  using Devices = std::map<std::string, DeviceState>;  // by device id
   // Calls `read` with every device, under the shared lock (keep it short: the sink waits).
-  void read(const std::function<void(const Devices&)>& read) const;
+  void read(const std::function<void(const Devices&)>& read) const override;
   [[nodiscard]] std::optional<DeviceState> device(const std::string& vendor, const std::string& serial) const;
 
  private:

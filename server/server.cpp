@@ -36,6 +36,15 @@ storage::WriterTuning writer_tuning() {
   }
 }
 
+// [site] with "" as the timezone replaced by the server's own zone.
+site::SiteSettings site_settings(const config::SiteConfig& c) {
+  return {.name = c.name,
+          .timezone = c.timezone.empty() ? local_zone_name() : c.timezone,
+          .pv = c.pv,
+          .grid = c.grid,
+          .battery = c.battery};
+}
+
 }  // namespace
 
 Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
@@ -65,9 +74,10 @@ Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
                                                   .max_points = config_.http.max_points,
                                                   .expose_personal_data = config_.http.expose_personal_data,
                                                   .version = SUNKEEP_VERSION,
-                                                  .started = started},
+                                                  .started = started,
+                                                  .site = site_settings(config_.site)},
                                     static_cast<const api::LiveStatus&>(*this),
-                                    static_cast<const api::HealthStatus&>(*this), metrics_page_.get());
+                                    static_cast<const api::HealthStatus&>(*this), metrics_page_.get(), latest_.get());
   // HTTP has one cap for all clients ([http] max_connections), none per host.
   const auto http_limits = config::ConnectionLimits{config_.http.max_connections, config_.http.max_connections};
   http_listener_.emplace(io_, config_.http.listen, "the HTTP API", ConnectionLimiter::create("http", http_limits, &metrics_));

@@ -506,7 +506,7 @@ TEST_CASE("api: every endpoint in docs/api.md has an example request and every e
     CHECK(std::any_of(examples.begin(), examples.end(), [&](const std::string& e) { return std::regex_match(e, pattern); }));
     ++endpoints;
   }
-  CHECK(endpoints == 8);
+  CHECK(endpoints == 12);
   for (const auto& target : examples) {
     CAPTURE(target);
     CHECK(http_get(fed.server.http_port(), target).status == 200);

@@ -41,10 +41,7 @@ InverterDecoder decoder_of_class(std::uint32_t device_class) {
   return decoder;
 }
 
-Bytes fixture_bytes(const std::string& name) {
-  const std::string raw = test::fixture("sma/" + name);
-  return {raw.begin(), raw.end()};
-}
+Bytes sma_fixture(const std::string& name) { return test::fixture_bytes("sma/" + name); }
 
 }  // namespace
 
@@ -140,7 +137,7 @@ TEST_CASE("sma mapping: a status change is an event, the first value after start
 }
 
 TEST_CASE("sma mapping: meter readings from the EM 2.0 and SHM 2.0 captures") {
-  const auto em = decode_meter(fixture_bytes("emeter_6069_mlasch_pkt0.bin"));
+  const auto em = decode_meter(sma_fixture("emeter_6069_mlasch_pkt0.bin"));
   REQUIRE(em);
   const MeterReadings m = meter_readings(*em);
   CHECK(m.model == "SMA Energy Meter 2.0");
@@ -154,7 +151,7 @@ TEST_CASE("sma mapping: meter readings from the EM 2.0 and SHM 2.0 captures") {
   CHECK(find(m.readings, "current_l1", false) == doctest::Approx(1.556));
   CHECK(find(m.readings, "cos_phi", false) == doctest::Approx(0.966));
   CHECK(find(m.readings, "power_l2", false) == doctest::Approx(592.7));
-  const auto shm = decode_meter(fixture_bytes("shm2_6081_danieltwagner_first.bin"));
+  const auto shm = decode_meter(sma_fixture("shm2_6081_danieltwagner_first.bin"));
   REQUIRE(shm);
   const MeterReadings s = meter_readings(*shm);
   CHECK(s.model == "SMA Sunny Home Manager 2.0");
@@ -204,14 +201,14 @@ TEST_CASE("sma mapping: the meter gate takes a previous run's last counter as it
 }
 
 TEST_CASE("sma mapping: archived login datagrams have their password zeroed and the command is kept") {
-  const Bytes login = fixture_bytes("lsw_login_req.bin");
+  const Bytes login = sma_fixture("lsw_login_req.bin");
   const RawFrame frame = archived(login, FrameDirection::to_device);
   CHECK(frame.command == 0xFFFD040C);
   CHECK((frame.flags & frame_flag::redacted) != 0);
   CHECK(std::all_of(frame.bytes.begin() + 62, frame.bytes.begin() + 74, [](std::uint8_t b) { return b == 0; }));
   CHECK(std::equal(frame.bytes.begin(), frame.bytes.begin() + 62, login.begin()));
-  const RawFrame meter = archived(fixture_bytes("emeter_6069_mlasch_pkt0.bin"), FrameDirection::from_device);
+  const RawFrame meter = archived(sma_fixture("emeter_6069_mlasch_pkt0.bin"), FrameDirection::from_device);
   CHECK(meter.command == 0x6069);
   CHECK(meter.flags == 0);
-  CHECK(archived(fixture_bytes("lsw_query_spot_dc_power_resp.bin"), FrameDirection::from_device).command == 0x53800201);
+  CHECK(archived(sma_fixture("lsw_query_spot_dc_power_resp.bin"), FrameDirection::from_device).command == 0x53800201);
 }

@@ -68,10 +68,7 @@ json latest_with(std::uint16_t port, const std::string& path, const std::string&
   return latest;
 }
 
-std::vector<std::uint8_t> fixture_bytes(const std::string& name) {
-  const std::string raw = fixture("sma/" + name);
-  return {raw.begin(), raw.end()};
-}
+std::vector<std::uint8_t> sma_fixture(const std::string& name) { return fixture_bytes("sma/" + name); }
 
 std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -200,7 +197,7 @@ TEST_CASE("sma: a refused password raises auth_failed, takes the inverter offlin
 TEST_CASE("sma: energy meter datagrams are stored once per interval and a decreasing counter is held back") {
   TestServer server([](config::Config& c) { listen_for_meters(c, 300ms); });
   const std::string meter = "/api/v1/devices/sma:1901429669";
-  send_udp(server.sma_meter_port(), fixture_bytes("emeter_6069_mlasch_pkt0.bin"));
+  send_udp(server.sma_meter_port(), sma_fixture("emeter_6069_mlasch_pkt0.bin"));
   json latest = latest_with(server.http_port(), meter, "grid_power");
   CHECK(latest["metrics"]["grid_power"]["value"].get<double>() == doctest::Approx(1054.6));
   CHECK(latest["metrics"]["grid_import_energy_total"]["value"].get<double>() == doctest::Approx(24.9821).epsilon(1e-6));
@@ -213,7 +210,7 @@ TEST_CASE("sma: energy meter datagrams are stored once per interval and a decrea
 
   // The same meter with lower counters: power is stored, the counters are not, an event says so.
   std::this_thread::sleep_for(350ms);
-  send_udp(server.sma_meter_port(), fixture_bytes("emeter_6069_mlasch_pkt1.bin"));
+  send_udp(server.sma_meter_port(), sma_fixture("emeter_6069_mlasch_pkt1.bin"));
   REQUIRE(eventually([&] { return has_event(server.http_port(), meter, "counter_decreased"); }, 5s));
   latest = get_json(server.http_port(), meter + "/latest");
   CHECK(latest["metrics"]["grid_power"]["value"] == 0.0);
@@ -221,7 +218,7 @@ TEST_CASE("sma: energy meter datagrams are stored once per interval and a decrea
   CHECK(server.sma_counters().meter_stored.value() == 2);
 
   // A burst within one interval: one sample.
-  for (int i = 0; i < 5; ++i) send_udp(server.sma_meter_port(), fixture_bytes("shm2_6081_danieltwagner_first.bin"));
+  for (int i = 0; i < 5; ++i) send_udp(server.sma_meter_port(), sma_fixture("shm2_6081_danieltwagner_first.bin"));
   const std::string manager = "/api/v1/devices/sma:3008817151";
   latest = latest_with(server.http_port(), manager, "grid_frequency");
   CHECK(latest["metrics"]["grid_power"]["value"].get<double>() == doctest::Approx(-6994.5));
@@ -232,12 +229,12 @@ TEST_CASE("sma: energy meter datagrams are stored once per interval and a decrea
   CHECK(server.sma_counters().meter_stored.value() == 3);
 
   // Inverter traffic and junk on the meter port are counted and dropped; the listener goes on.
-  send_udp(server.sma_meter_port(), fixture_bytes("lsw_query_spot_ac_power_req.bin"));
+  send_udp(server.sma_meter_port(), sma_fixture("lsw_query_spot_ac_power_req.bin"));
   const std::vector<std::uint8_t> junk{1, 2, 3, 4, 5};
   send_udp(server.sma_meter_port(), junk);
   REQUIRE(eventually([&] { return server.sma_counters().other_protocol.value() == 1 && server.sma_counters().malformed.value() == 1; }, 2s));
   std::this_thread::sleep_for(350ms);
-  send_udp(server.sma_meter_port(), fixture_bytes("shm2_6081_danieltwagner_last.bin"));
+  send_udp(server.sma_meter_port(), sma_fixture("shm2_6081_danieltwagner_last.bin"));
   REQUIRE(eventually([&] { return server.sma_counters().meter_stored.value() == 4; }, 2s));
 }
 
@@ -246,11 +243,11 @@ TEST_CASE("sma: a meter counter lower than the one stored before a restart is he
   const std::string meter = "/api/v1/devices/sma:1901429669";
   {
     TestServer server(dir, [](config::Config& c) { listen_for_meters(c, 300ms); });
-    send_udp(server.sma_meter_port(), fixture_bytes("emeter_6069_mlasch_pkt0.bin"));
+    send_udp(server.sma_meter_port(), sma_fixture("emeter_6069_mlasch_pkt0.bin"));
     latest_with(server.http_port(), meter, "grid_import_energy_total");
   }
   TestServer again(dir, [](config::Config& c) { listen_for_meters(c, 300ms); });
-  send_udp(again.sma_meter_port(), fixture_bytes("emeter_6069_mlasch_pkt1.bin"));
+  send_udp(again.sma_meter_port(), sma_fixture("emeter_6069_mlasch_pkt1.bin"));
   REQUIRE(eventually([&] { return has_event(again.http_port(), meter, "counter_decreased"); }, 5s));
   const json latest = get_json(again.http_port(), meter + "/latest");
   CHECK(latest["metrics"]["grid_import_energy_total"]["value"].get<double>() == doctest::Approx(24.9821).epsilon(1e-6));

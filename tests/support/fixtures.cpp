@@ -20,6 +20,11 @@ std::string fixture(const std::string& relative_path) {
   return out.str();
 }
 
+std::vector<std::uint8_t> fixture_bytes(const std::string& relative_path) {
+  const std::string raw = fixture(relative_path);
+  return {raw.begin(), raw.end()};
+}
+
 std::string hex_fixture(const std::string& relative_path) {
   std::string bytes;
   if (!from_hex(fixture(relative_path), bytes)) throw std::runtime_error("not hex: " + relative_path);

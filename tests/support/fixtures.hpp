@@ -1,13 +1,17 @@
 // Access to the captured frames and payloads in ../shared/fixtures, and temporary folders.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace sunkeep::test {
 
 // The bytes of a fixture file, e.g. fixture("alphaess/frame_dev_cmd0_empty.hex").
 std::string fixture(const std::string& relative_path);
+// The same bytes as a byte vector (a datagram to send).
+std::vector<std::uint8_t> fixture_bytes(const std::string& relative_path);
 // The decoded bytes of a .hex fixture.
 std::string hex_fixture(const std::string& relative_path);
 // A JSON fixture with surrounding white space trimmed.
