@@ -211,12 +211,21 @@ class Handler {
     if (!segments) throw HttpError{400, "bad_path", "bad percent-encoding in the path"};
     segments_ = std::move(*segments);
     query_ = QueryParams::parse(question == std::string_view::npos ? "" : target.substr(question + 1));
-    if (segments_.size() < 2 || segments_[0] != "api" || segments_[1] != "v1") throw not_found(target);
-    if (request.method != "GET" && request.method != "HEAD") {
-      throw HttpError{405, "method_not_allowed", "only GET and HEAD are supported"};
+    if (segments_.empty() || segments_[0] != "api") {
+      const StaticRequest wanted{path, request.if_none_match, request.accept_encoding, request.method == "HEAD"};
+      if (auto file = static_answer(settings_.files, wanted)) {
+        check_method(request);
+        return file;
+      }
     }
+    if (segments_.size() < 2 || segments_[0] != "api" || segments_[1] != "v1") throw not_found(target);
+    check_method(request);
     if (health) return this->health();
     if (segments_.size() == 3 && segments_[2] == "site") return site();
+    if (segments_.size() == 3 && segments_[2] == "live") {
+      query_.allow_only({});  // the token is never accepted in the URL
+      return Response{.status = 200, .content_type = "text/event-stream", .body = {}, .headers = {}, .live_stream = true};
+    }
     if (segments_.size() == 4 && segments_[2] == "site" && segments_[3] == "latest") {
       query_.allow_only({});
       return json_response(200, site_latest(context_, now_));
@@ -249,6 +258,12 @@ class Handler {
     return {404, "not_found", "no such path: " + std::string(target.substr(0, target.find('?')))};
   }
 
+  static void check_method(const Request& request) {
+    if (request.method != "GET" && request.method != "HEAD") {
+      throw HttpError{405, "method_not_allowed", "only GET and HEAD are supported"};
+    }
+  }
+
   void check_token(std::string_view authorization) const {
     if (settings_.token.empty()) return;
     const auto credentials = bearer_credentials(authorization);
@@ -268,9 +283,7 @@ class Handler {
         throw HttpError{401, "unauthorized", "/metrics needs the header \"Authorization: Bearer <token>\""};
       }
     }
-    if (request.method != "GET" && request.method != "HEAD") {
-      throw HttpError{405, "method_not_allowed", "only GET and HEAD are supported"};
-    }
+    check_method(request);
     Response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = metrics_->metrics_text(now_);

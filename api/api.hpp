@@ -6,6 +6,7 @@
 
 #include "common/civil_time.hpp"
 #include "common/device_state.hpp"
+#include "api/static_files.hpp"
 #include "common/local_calendar.hpp"
 #include "site/model.hpp"
 #include "storage/history.hpp"
@@ -24,6 +25,8 @@ struct Request {
   std::string method;         // "GET", "HEAD", …
   std::string target;         // path and query as sent
   std::string authorization;  // the Authorization header, "" if none
+  std::string if_none_match;  // for the dashboard's files
+  std::string accept_encoding;
 };
 
 struct Response {
@@ -31,6 +34,9 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // The request is for the live stream (/api/v1/live), allowed: the transport streams events
+  // instead of writing this answer.
+  bool live_stream = false;
 };
 
 // Whether data stored at `last_seen` is recent at `now` for a device that reports every
@@ -91,6 +97,7 @@ struct Settings {
   std::string version;
   UtcMillis started = 0;              // for uptime_s
   site::SiteSettings site;            // its timezone an IANA name ("" resolved before)
+  std::span<const StaticFile> files;  // the dashboard, served outside /api
 };
 
 class Api {

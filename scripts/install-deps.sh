@@ -13,6 +13,7 @@ packages=(
   libmosquitto-dev  # the MQTT client (mqtt.md)
   mosquitto openssl  # the tests run a real broker, with certificates they make
   prometheus  # promtool checks the /metrics page in the tests
+  chromium  # the dashboard's browser tests (driven by playwright-core; never a downloaded browser)
 )
 if [ "${1:-}" = "--fuzz" ]; then
   packages=(clang libclang-rt-14-dev xxd)
@@ -22,6 +23,11 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js and npm build the dashboard (web/); Debian's packages unless a Node.js with npm is
+# already installed (NodeSource's nodejs package carries its own npm and conflicts with Debian's).
+if [ "${1:-}" != "--fuzz" ] && ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the README's run command end to end: starts `scripts/run.sh` (install, optimised build,
 # `sunkeep serve` on the built-in defaults), waits for GET /api/v1/health on 127.0.0.1:8080,
-# then stops it with SIGTERM and requires a clean exit. Bounded: gives up after 20 minutes.
+# checks that / is the dashboard, then stops it with SIGTERM and requires a clean exit. Bounded: gives up after 20 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,14 @@ until health 2>/dev/null; do
   sleep 1
 done
 echo "smoke-run: scripts/run.sh serves /api/v1/health"
+dashboard() (
+  exec 3<>/dev/tcp/127.0.0.1/8080 || exit 1
+  printf 'GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  page="$(cat <&3)"
+  [[ "$page" == *'HTTP/1.0 200'* && "$page" == *'<title>'* && "$page" == *'app-'*'.js'* ]]
+)
+dashboard || { echo "smoke-run: / does not serve the dashboard"; exit 1; }
+echo "smoke-run: / serves the dashboard"
 
 kill -TERM -- "-$runner"
 trap - EXIT

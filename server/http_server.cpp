@@ -234,6 +234,47 @@ bool is_parse_error(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
+// The header of a live stream: no length, so the stream ends when the connection closes.
+constexpr std::string_view live_stream_header =
+    "HTTP/1.1 200 OK\r\nServer: sunkeep\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+    "X-Accel-Buffering: no\r\nConnection: close\r\n\r\n";
+
+constexpr int live_send_buffer_bytes = 64 * 1024;
+
+// Writes `text` within the io timeout; false when the client did not take it (or was dropped).
+awaitable<bool> write_live(beast::tcp_stream& stream, std::string_view text) {
+  stream.expires_after(HttpLimits::io_timeout);
+  auto [ec, n] = co_await asio::async_write(stream, asio::buffer(text.data(), text.size()), tuple_awaitable);
+  co_return !ec;
+}
+
+// Serves /api/v1/live until the client goes, falls too far behind, or the server stops: the
+// events the live stream queues for it, or a keepalive comment after a quiet while. Beyond
+// [http] max_live_clients the answer is 503.
+awaitable<void> serve_live(beast::tcp_stream& stream, LiveStream& live, HttpCounters& counters, unsigned version) {
+  const auto client = live.join(stream.get_executor());
+  if (!client) {
+    const nlohmann::json body{{"error", "busy"},
+                              {"detail", fmt::format("[http] max_live_clients ({}) live streams are open: try again later",
+                                                     live.limits().max_clients)}};
+    Answer refused = in_memory({503, "application/json", body.dump(), {}});
+    co_await write_answer(stream, refused, version, false, counters);
+    co_return;
+  }
+  client->on_drop([&stream] { stream.cancel(); });
+  // What the kernel holds for a client that stopped reading stays small: the queue is the bound.
+  beast::error_code ignored;
+  stream.socket().set_option(asio::socket_base::send_buffer_size(live_send_buffer_bytes), ignored);
+  bool open = co_await write_live(stream, live_stream_header);
+  while (open) {
+    const auto text = co_await client->next(live.limits().keepalive);
+    if (!text) break;
+    open = co_await write_live(stream, text->empty() ? std::string_view(": keepalive\n\n") : std::string_view(*text));
+  }
+  client->on_drop({});
+  live.leave(client);
+}
+
 using RequestParser = http::request_parser<http::string_body>;
 
 // What makes a parsed header unsafe to act on; "" when nothing. A Transfer-Encoding must end in
@@ -294,9 +335,14 @@ awaitable<void> serve_http_connection(asio::ip::tcp::socket socket, HttpServices
     const bool head = req.method() == http::verb::head;
     const bool keep_alive = req.keep_alive();
     api::Request request{std::string(req.method_string()), std::string(req.target()),
-                         std::string(req[http::field::authorization])};
+                         std::string(req[http::field::authorization]), std::string(req[http::field::if_none_match]),
+                         std::string(req[http::field::accept_encoding])};
     Answer answer;
     if (auto early = services.api.answer_from_memory(request, now_ms())) {
+      if (early->live_stream && !head) {
+        co_await serve_live(stream, services.live, counters, req.version());
+        break;
+      }
       answer = in_memory(std::move(*early));
       if (head) answer.response.body.clear();
     } else {

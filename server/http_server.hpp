@@ -6,6 +6,7 @@
 
 #include "api/api.hpp"
 #include "common/metrics.hpp"
+#include "server/live_stream.hpp"
 #include "server/read_pool.hpp"
 #include "storage/recent_samples.hpp"
 
@@ -106,6 +107,7 @@ struct HttpServices {
   const storage::RecentSamples& recent;  // the writer's samples not yet in the `sample` table
   HttpCounters& counters;
   AnswerBudget& budget;
+  LiveStream& live;
 };
 
 // Serves one accepted connection until it closes; `slot` (its place under the listener's caps)

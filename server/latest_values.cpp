@@ -69,7 +69,10 @@ void LatestValues::consume(const Observation& seen) {
     const std::unique_lock lock(mutex_);
     apply(seen);
   }
-  if (subscriber_) subscriber_->updated(updates_of(seen));
+  if (subscribers_.empty()) return;
+  auto updates = updates_of(seen);
+  for (std::size_t i = 0; i + 1 < subscribers_.size(); ++i) subscribers_[i]->updated(updates);
+  subscribers_.back()->updated(std::move(updates));
 }
 
 void LatestValues::apply(const Observation& seen) {
@@ -121,7 +124,7 @@ void LatestValues::subscribe(std::shared_ptr<LatestValuesSubscriber> subscriber)
     for (const auto& [id, state] : devices_) everything.push_back({std::make_shared<const DeviceState>(state), {}});
   }
   subscriber->updated(std::move(everything));
-  subscriber_ = std::move(subscriber);
+  subscribers_.push_back(std::move(subscriber));
 }
 
 void LatestValues::read(const std::function<void(const Devices&)>& read) const {

@@ -1,8 +1,8 @@
 // The first output sink: the newest value and sample time of every metric of every device, with
 // what the device object shows (model, firmware, last seen, clock offset), kept in memory from the
 // committed observations and rebuilt from the database at start. /metrics renders from it without
-// a query; MQTT subscribes to it and gets a copy of each device an observation changed, after the
-// counter guard. Thread-safe: the sink's thread writes, readers visit under a shared lock.
+// a query; MQTT and the live stream subscribe to it and get a copy of each device an observation
+// changed, after the counter guard. Thread-safe: the sink's thread writes, readers visit under a shared lock.
 #pragma once
 
 #include "common/device_state.hpp"
@@ -67,7 +67,7 @@ class LatestValues final : public Sink, public DeviceStates {
 
   EnergyGuard& guard_;
   SaveGuard save_guard_;
-  std::shared_ptr<LatestValuesSubscriber> subscriber_;
+  std::vector<std::shared_ptr<LatestValuesSubscriber>> subscribers_;
   std::chrono::steady_clock::time_point next_guard_save_{};
   mutable std::shared_mutex mutex_;
   Devices devices_;

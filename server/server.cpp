@@ -3,9 +3,11 @@
 
 #include "server/clock.hpp"
 #include "storage/tuning_override.hpp"
+#include "web/assets.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
@@ -67,6 +69,7 @@ Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
     load_latest_values(history);
     if (config_.mqtt.enabled) make_mqtt_publisher(started, history.mqtt_topics());
   }
+  make_live_stream();
   sinks_->add(latest_);
   metrics_page_ = std::make_unique<MetricsPage>(metrics_, *latest_, static_cast<const api::LiveStatus&>(*this));
   api_ = std::make_unique<api::Api>(api::Settings{.token = config_.http.token,
@@ -75,7 +78,8 @@ Server::Server(config::Config config, const std::vector<DriverFactory>& drivers)
                                                   .expose_personal_data = config_.http.expose_personal_data,
                                                   .version = SUNKEEP_VERSION,
                                                   .started = started,
-                                                  .site = site_settings(config_.site)},
+                                                  .site = site_settings(config_.site),
+                                                  .files = web::files()},
                                     static_cast<const api::LiveStatus&>(*this),
                                     static_cast<const api::HealthStatus&>(*this), metrics_page_.get(), latest_.get());
   // HTTP has one cap for all clients ([http] max_connections), none per host.
@@ -89,6 +93,16 @@ void Server::load_latest_values(storage::HistoryReader& history) {
   energy_guard_ = std::make_unique<EnergyGuard>(metrics_);
   latest_ = std::make_shared<LatestValues>(*energy_guard_, [this](auto rows) { save_guard(std::move(rows)); });
   latest_->load(history, [this](const std::string& vendor) { return expected_interval_ms(vendor); });
+}
+
+void Server::make_live_stream() {
+  LiveStream::Hooks hooks{
+      .devices = *latest_,
+      .online = [this](const DeviceState& d, UtcMillis now) { return online(d.vendor, d.serial, d.last_seen, now); },
+      .site_json = [this](UtcMillis now) { return api_->site_latest_json(now); },
+      .clock = now_ms};
+  live_ = std::make_shared<LiveStream>(LiveLimits{.max_clients = config_.http.max_live_clients}, std::move(hooks), metrics_);
+  latest_->subscribe(live_);
 }
 
 void Server::make_mqtt_publisher(UtcMillis started, std::map<std::string, std::string> recorded_topics) {
@@ -178,7 +192,8 @@ std::vector<storage::RejectionItem> Server::rejections() const {
 void Server::start(std::size_t io_threads) {
   for (const auto& d : drivers_) d->start();
   if (mqtt_) mqtt_->start();
-  HttpServices services{*api_, *reads_, writer_->recent(), *http_counters_, *http_budget_};
+  tasks_.spawn(asio::make_strand(io_), live_->run(), "live stream");
+  HttpServices services{*api_, *reads_, writer_->recent(), *http_counters_, *http_budget_, *live_};
   http_listener_->start(tasks_, [this, services](asio::ip::tcp::socket socket, std::shared_ptr<const void> slot) {
     auto executor = socket.get_executor();
     tasks_.spawn(executor, serve_http_connection(std::move(socket), services, std::move(slot)), "http connection");

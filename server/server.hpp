@@ -11,6 +11,7 @@
 #include "server/http_server.hpp"
 #include "server/latest_values.hpp"
 #include "server/listener.hpp"
+#include "server/live_stream.hpp"
 #include "server/metrics_page.hpp"
 #include "server/observations.hpp"
 #include "server/read_pool.hpp"
@@ -54,6 +55,7 @@ class Server : private api::LiveStatus, private api::HealthStatus {
   [[nodiscard]] metrics::Registry& metrics() { return metrics_; }
   [[nodiscard]] SinkHub& sinks() { return *sinks_; }
   [[nodiscard]] const LatestValues& latest_values() const { return *latest_; }
+  [[nodiscard]] LiveStream& live_stream() { return *live_; }
   [[nodiscard]] HttpCounters& http_counters() { return *http_counters_; }
   [[nodiscard]] const AnswerBudget& http_budget() const { return *http_budget_; }
   [[nodiscard]] const ConnectionLimiter& http_limiter() const { return http_listener_->limiter(); }
@@ -69,6 +71,8 @@ class Server : private api::LiveStatus, private api::HealthStatus {
   [[nodiscard]] std::string storage_status() const override;
   [[nodiscard]] std::vector<storage::RejectionItem> rejections() const override;
   [[nodiscard]] std::string mqtt_status() const override;
+  // The live stream of /api/v1/live, following the latest values.
+  void make_live_stream();
   // The MQTT publisher, following the latest values, when [mqtt] is enabled.
   void make_mqtt_publisher(UtcMillis started, std::map<std::string, std::string> recorded_topics);
   // Records the retained MQTT topics published and emptied, through the writer.
@@ -91,6 +95,7 @@ class Server : private api::LiveStatus, private api::HealthStatus {
   std::unique_ptr<SinkHub> sinks_;
   std::unique_ptr<EnergyGuard> energy_guard_;
   std::shared_ptr<LatestValues> latest_;
+  std::shared_ptr<LiveStream> live_;
   std::shared_ptr<mqtt::Publisher> mqtt_;
   std::unique_ptr<ObservationCommitter> observations_;
   std::unique_ptr<DriverHost> host_;

@@ -35,7 +35,8 @@ void CounterRises::add(std::span<const Point> points, UtcMillis decide_before) {
       if (previous_) attribute(p.t, p.value - previous_->value);
       previous_ = p;
     } else if (!glitch(points, i)) {
-      previous_ = p;  // a reset: the counter starts again from here, the drop adds nothing
+      attribute(p.t, 0);  // a reset: the counter starts again from here, the drop adds nothing
+      previous_ = p;
     }
   }
 }
@@ -48,15 +49,19 @@ bool CounterRises::glitch(std::span<const Point> points, std::size_t i) const {
   return false;
 }
 
-// A value belongs to the period it ends, like its rise: one at a midnight is the day before's.
+// A period has data when a value falls inside it or a value ends it after another (a rise, or
+// none): a lone value at a midnight alone does not make a day of data of either day.
 void CounterRises::note_presence(UtcMillis t) {
   if (!first_) first_ = t;
   last_ = t;
-  if (const auto k = period_ended_by(edges_, t)) periods_[*k].has_data = true;
+  if (const auto k = period_holding(edges_, t); k && edges_[*k] < t) periods_[*k].has_data = true;
 }
 
 void CounterRises::attribute(UtcMillis t, double rise) {
-  if (const auto k = period_ended_by(edges_, t)) periods_[*k].amount += rise;
+  if (const auto k = period_ended_by(edges_, t)) {
+    periods_[*k].amount += rise;
+    periods_[*k].has_data = true;
+  }
 }
 
 std::vector<PeriodAmount> CounterRises::periods() const {

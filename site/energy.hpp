@@ -25,7 +25,7 @@ inline constexpr std::int64_t glitch_window_ms = 3600 * 1000;
 // What one counter gave one period.
 struct PeriodAmount {
   double amount = 0;
-  bool has_data = false;        // a value within (start, end]
+  bool has_data = false;        // a value inside, or one ending it after another
   bool value_at_start = false;  // a value at or before the start
   bool value_at_end = false;    // a value at or after the end
 };

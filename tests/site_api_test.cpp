@@ -4,14 +4,13 @@
 // across the 23-hour day of 2026-03-29 and the 25-hour day of 2026-10-25. Expected values are
 // worked out by hand in the comments.
 #include "server/clock.hpp"
-#include "storage/schema.hpp"
-#include "storage/store.hpp"
 #include "tests/support/checks.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/fake_device.hpp"
 #include "tests/support/fake_sma.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/site_seed.hpp"
 #include "tests/support/test_server.hpp"
 
 #include <doctest/doctest.h>
@@ -28,15 +27,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr std::int64_t hour = 3'600'000;
-// Local midnights in Europe/Berlin (CET +01:00 until 2026-03-29 02:00, CEST +02:00 after).
-constexpr UtcMillis day_a = 1774652400000;  // 2026-03-28T00:00+01:00 = 03-27T23:00Z, 24 h
-constexpr UtcMillis day_b = 1774738800000;  // 2026-03-29T00:00+01:00 = 03-28T23:00Z, 23 h
-constexpr UtcMillis day_c = 1774821600000;  // 2026-03-30T00:00+02:00 = 03-29T22:00Z, no data
-constexpr UtcMillis day_d = 1774908000000;  // 2026-03-31T00:00+02:00 = 03-30T22:00Z
-constexpr UtcMillis day_e = 1774994400000;  // 2026-04-01T00:00+02:00 = 03-31T22:00Z
-constexpr UtcMillis autumn = 1792879200000;  // 2026-10-25T00:00+02:00, a 25-hour day
 
 json get_json(std::uint16_t port, const std::string& target, unsigned status = 200) {
   const HttpReply r = http_get(port, target);
@@ -74,7 +64,7 @@ const std::string meter = "sma:1901429669";
 
 }  // namespace
 
-TEST_CASE("site api: two grid meters leave the grid unknown with a warning; [site] grid settles it") {
+TEST_CASE("site api: two grid meters leave the grid unknown with a warning - [site] grid settles it") {
   LiveHome home;
   const auto port = home.server.http_port();
   json site = get_json(port, "/api/v1/site");
@@ -120,75 +110,6 @@ TEST_CASE("site api: with [site] grid naming the meter, the balance uses it") {
 
 namespace {
 
-bool migrated(storage::Connection& db) {
-  storage::configure_durable(db);
-  storage::migrate(db);
-  return true;
-}
-
-// Writes samples straight into a database before a server opens it.
-struct Seeder {
-  explicit Seeder(const TempDir& dir) : db(dir.file("sunkeep.db")) { db.exec("BEGIN IMMEDIATE"); }
-  ~Seeder() {
-    store.flush_device_state();
-    db.exec("COMMIT");
-    db.exec("BEGIN IMMEDIATE");
-    while (store.move_batches_to_samples(100'000) > 0) {
-    }
-    db.exec("COMMIT");
-  }
-  Seeder(const Seeder&) = delete;
-  Seeder& operator=(const Seeder&) = delete;
-
-  storage::DeviceId device(const std::string& vendor, const std::string& serial) {
-    return store.upsert_device(vendor, serial, day_a, "127.0.0.1:1");
-  }
-  void put(storage::DeviceId device, UtcMillis t, const std::string& name, const std::string& unit, double value,
-           bool canonical = true) {
-    const Reading r{name, unit, value, canonical};
-    store.insert_samples(device, t, std::span(&r, 1));
-  }
-
-  storage::Connection db;
-  bool ready = migrated(db);
-  storage::Store store{db};
-};
-
-// Two PV sources ("alphaess:E1" with lifetime counters, "sma:S1" with only a daily counter) and
-// E1 as the grid meter, in four local days A–D of which C has no data.
-void seed_march(const TempDir& dir) {
-  Seeder s(dir);
-  const auto e1 = s.device("alphaess", "E1");
-  const auto s1 = s.device("sma", "S1");
-  // pv_energy_total: +1 kWh an hour. A: 100 → 124 (24). B (23 h): 125 … 133, then a reset to 0
-  // at B+10h that stays, 1 … 13 at B+23h = C (9 + 0 + 13 = 22). C: none. D: back at D+1h with 40,
-  // +1 an hour to 63 at E (40 − 13 + 23 = 50).
-  for (int h = 0; h <= 24; ++h) s.put(e1, day_a + h * hour, "pv_energy_total", "kWh", 100 + h);
-  for (int h = 1; h <= 9; ++h) s.put(e1, day_b + h * hour, "pv_energy_total", "kWh", 124 + h);
-  for (int h = 10; h <= 23; ++h) s.put(e1, day_b + h * hour, "pv_energy_total", "kWh", h - 10);
-  for (int h = 1; h <= 24; ++h) s.put(e1, day_d + h * hour, "pv_energy_total", "kWh", 39 + h);
-  // grid_import_energy_total: +0.5 an hour from 10, read as 0 once at A+5h (a glitch: 13 at A+6h
-  // is back above 12). A: 12. B: 11.5. D: 46 at D+1h (from 33.5 at C), to 57.5 at E: 24.
-  for (int h = 0; h <= 24; ++h) s.put(e1, day_a + h * hour, "grid_import_energy_total", "kWh", h == 5 ? 0 : 10 + 0.5 * h);
-  for (int h = 1; h <= 23; ++h) s.put(e1, day_b + h * hour, "grid_import_energy_total", "kWh", 22 + 0.5 * h);
-  for (int h = 1; h <= 24; ++h) s.put(e1, day_d + h * hour, "grid_import_energy_total", "kWh", 45.5 + 0.5 * h);
-  // pv_energy_today of S1: finals A 5.0, B 4.0, D 6.0.
-  s.put(s1, day_a + hour, "pv_energy_today", "kWh", 1.0);
-  s.put(s1, day_a + 20 * hour, "pv_energy_today", "kWh", 5.0);
-  s.put(s1, day_b + 2 * hour, "pv_energy_today", "kWh", 2.0);
-  s.put(s1, day_b + 21 * hour, "pv_energy_today", "kWh", 4.0);
-  s.put(s1, day_d + 3 * hour, "pv_energy_today", "kWh", 6.0);
-  // Powers for site series, hourly over day A: E1 pv 1000 W and grid 200 W, S1 pv 500 W except
-  // at A+3h. An hourly count in both DST seasons for the `tz` buckets.
-  for (int h = 0; h < 24; ++h) {
-    s.put(e1, day_a + h * hour, "pv_power", "W", 1000);
-    s.put(e1, day_a + h * hour, "grid_power", "W", 200);
-    if (h != 3) s.put(s1, day_a + h * hour, "pv_power", "W", 500);
-  }
-  for (int h = 0; h < 72; ++h) s.put(e1, day_a + h * hour, "Hours", "", h, false);
-  for (int h = 0; h < 49; ++h) s.put(e1, autumn + h * hour, "Hours", "", h, false);
-}
-
 // A server in Europe/Berlin on seed_march's database: E1 and S1 the PV, E1 the grid meter.
 struct SeededHome {
   static bool seeded(const TempDir& dir) {
@@ -197,11 +118,7 @@ struct SeededHome {
   }
   TempDir dir;
   bool ready = seeded(dir);
-  TestServer server{dir, [](config::Config& c) {
-                      c.site.timezone = "Europe/Berlin";
-                      c.site.pv = {"alphaess:E1", "sma:S1"};
-                      c.site.grid = {"alphaess:E1"};
-                    }};
+  TestServer server{dir, configure_seeded_site};
 };
 
 json energy_row(const std::string& start, double produced, double imported, bool complete) {

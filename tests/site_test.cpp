@@ -121,7 +121,7 @@ TEST_CASE("site: two grid meters and no [site] grid leave the grid unknown, with
   CHECK_FALSE(flow(configured, "load_power"));     // never a partial sum
 }
 
-TEST_CASE("site: a stale source makes its flow null, never a partial sum; no battery means no battery") {
+TEST_CASE("site: a stale source makes its flow null, never a partial sum - no battery means no battery") {
   auto devices = devices_of({device("alphaess:A1", {{"pv_power", 1000}, {"grid_power", -400}}),
                              device("apsystems:ECU1", {{"pv_power", 500}}, now - 40'000)});
   SiteNow site = site_at(devices, now);
@@ -164,6 +164,21 @@ TEST_CASE("site energy: rises are summed per period, a value at an edge ends the
   CHECK(p[0].value_at_start);
   CHECK(p[1].value_at_end);
   CHECK(p[0].has_data);
+}
+
+TEST_CASE("site energy: a lone value at midnight makes no data of the day it ends, nor of the day it starts") {
+  const std::vector<UtcMillis> edges{0, day, 2 * day, 3 * day};
+  const auto p = rises({{day, 5}, {2 * day, 5}, {2 * day + hour, 6}}, edges);
+  CHECK_FALSE(p[0].has_data);  // 5 at its end, with nothing before it
+  CHECK(p[1].has_data);        // 5 → 5 ends it: a day of no rise, but of data
+  CHECK(p[1].amount == 0);
+  CHECK(p[2].has_data);
+  CHECK(p[2].amount == doctest::Approx(1.0));
+  const auto gap = rises({{0, 1}, {day, 2}, {3 * day, 4}}, {0, day, 2 * day, 3 * day, 4 * day});
+  CHECK(gap[0].has_data);
+  CHECK_FALSE(gap[1].has_data);  // only the value at its start: left out
+  CHECK(gap[2].has_data);        // its energy shows in the day the next value ends
+  CHECK(gap[2].amount == doctest::Approx(2.0));
 }
 
 TEST_CASE("site energy: a dip back within the hour is a glitch, a drop that stays is a reset") {
