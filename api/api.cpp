@@ -212,7 +212,7 @@ class Handler {
     segments_ = std::move(*segments);
     query_ = QueryParams::parse(question == std::string_view::npos ? "" : target.substr(question + 1));
     if (segments_.empty() || segments_[0] != "api") {
-      const StaticRequest wanted{path, request.if_none_match, request.accept_encoding, request.method == "HEAD"};
+      const StaticRequest wanted{path, request.if_none_match, request.accept_encoding};
       if (auto file = static_answer(settings_.files, wanted)) {
         check_method(request);
         return file;
@@ -329,6 +329,7 @@ class Handler {
                                {"uptime_s", (now_ - settings_.started) / 1000},
                                {"storage", health_status_.storage_status()},
                                {"mqtt", health_status_.mqtt_status()},
+                               {"token_required", !settings_.token.empty()},
                                {"rejections", rejections}});
   }
 

@@ -1,6 +1,7 @@
 // Site flows per bucket and site energy per period, over the stored history.
 #include "api/site_queries.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -25,16 +26,30 @@ std::optional<std::int64_t> series_id(HistoryReader& history, const std::string&
   return series->id;
 }
 
-// One counter's amounts per period, read a chunk at a time with an hour of look-ahead.
+// Where reading a series for `edges` starts: the period holding its first point (nothing
+// before it is stored), never before the first edge; nullopt when it has no point at all.
+std::optional<UtcMillis> read_from(HistoryReader& history, std::int64_t series, const std::vector<UtcMillis>& edges) {
+  const auto first = history.first_time(series);
+  if (!first) return std::nullopt;
+  const auto after = std::upper_bound(edges.begin(), edges.end(), *first);
+  return after == edges.begin() ? edges.front() : *(after - 1);
+}
+
+// One counter's amounts per period, read a chunk at a time with an hour of look-ahead. Reading
+// starts an hour before the first period, so the glitch rule judges the values around its start
+// as it does everywhere else (a day alone counts what it counts within a month).
 std::vector<site::PeriodAmount> counter_amounts(HistoryReader& history, std::int64_t series,
                                                 const std::vector<UtcMillis>& edges) {
   site::CounterRises rises(edges);
-  if (const auto before = history.point_before(series, edges.front())) {
+  const auto start = read_from(history, series, edges);
+  if (!start) return rises.periods();
+  const UtcMillis lead = *start - site::glitch_window_ms;
+  if (const auto before = history.point_before(series, lead)) {
     const Point anchor[] = {*before};
-    rises.add(anchor, edges.front());
+    rises.add(anchor, lead);
   }
   const UtcMillis end = edges.back() + site::glitch_window_ms + 1;
-  for (UtcMillis from = edges.front(); from < end; from += energy_chunk_ms) {
+  for (UtcMillis from = lead; from < end; from += energy_chunk_ms) {
     const UtcMillis decide_before = std::min(from + energy_chunk_ms, end);
     const auto points = history.raw_points(series, {from, std::min(decide_before + site::glitch_window_ms + 1, end)});
     rises.add(points, decide_before);
@@ -43,10 +58,12 @@ std::vector<site::PeriodAmount> counter_amounts(HistoryReader& history, std::int
   return rises.periods();
 }
 
-// A counter that resets at local midnight: its last value per local day.
+// A counter that resets at local midnight: its last value per local day, from the period of its
+// first point on.
 std::vector<site::PeriodAmount> daily_amounts(HistoryReader& history, std::int64_t series, const LocalCalendar& calendar,
                                               const std::vector<UtcMillis>& edges) {
-  const storage::TimeRange range{edges.front(), edges.back()};
+  const auto start = read_from(history, series, edges);
+  const storage::TimeRange range{start.value_or(edges.back()), edges.back()};
   const auto day_edges = period_edges(calendar, LocalPeriod::day, range);
   LocalDayBuckets days(calendar);
   const auto finals = history.bucketed_points(series, range, std::ref(days), storage::Aggregate::last);
@@ -65,6 +82,8 @@ site::EnergyCategory category(HistoryReader& history, const std::vector<std::str
       out.counters.push_back(counter_amounts(history, *series, edges));
     } else if (const auto daily = daily_fallback.empty() ? std::nullopt : series_id(history, id, daily_fallback)) {
       out.counters.push_back(daily_amounts(history, *daily, calendar, edges));
+    } else {
+      out.source_without_counter = true;
     }
   }
   return out;

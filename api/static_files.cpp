@@ -35,6 +35,13 @@ void for_each_element(std::string_view value, Each each) {
   }
 }
 
+// The gzip representation's tag: the identity tag with "-gz" before its closing quote.
+std::string gzip_etag(std::string_view etag) {
+  std::string tag(etag);
+  tag.insert(tag.empty() ? 0 : tag.size() - 1, "-gz");
+  return tag;
+}
+
 bool etag_matches(std::string_view if_none_match, std::string_view etag) {
   bool matched = false;
   for_each_element(if_none_match, [&](std::string_view tag) {
@@ -65,16 +72,17 @@ std::optional<Response> static_answer(std::span<const StaticFile> files, const S
   const std::string_view path = request.path == "/" ? std::string_view("/index.html") : request.path;
   const auto file = std::find_if(files.begin(), files.end(), [&](const StaticFile& f) { return f.path == path; });
   if (file == files.end()) return std::nullopt;
+  const bool gzip = accepts_gzip(request.accept_encoding);
+  const std::string etag = gzip ? gzip_etag(file->etag) : std::string(file->etag);
   Response r;
   r.content_type = std::string(file->content_type);
-  r.headers = {{"ETag", std::string(file->etag)},
+  r.headers = {{"ETag", etag},
                {"Cache-Control", std::string(file->immutable ? immutable_cache : revalidate_cache)},
                {"Vary", "Accept-Encoding"}};
-  if (etag_matches(request.if_none_match, file->etag)) {
+  if (etag_matches(request.if_none_match, etag)) {
     r.status = 304;
     return r;
   }
-  const bool gzip = accepts_gzip(request.accept_encoding);
   if (gzip) r.headers.emplace_back("Content-Encoding", "gzip");
   const auto bytes = gzip ? file->gzip : file->identity;
   r.body.assign(bytes.begin(), bytes.end());

@@ -155,5 +155,19 @@ mqtt_run "with MQTT and a subscriber measuring send → delivery; then the broke
 
 echo "== a year of data through the ingest code: size and query latency"
 "$bin/bench/sunkeep-bench-storage" year --days "$days" --db "$work/year.db"
+
+echo "== the dashboard in chromium on that year (first load, Now, History at 1 h steps)"
+{ cat "$work/c.toml"; cat <<TOML
+[site]
+timezone = "UTC"
+pv = ["alphaess:ALYEAR"]
+grid = ["alphaess:ALYEAR"]
+battery = ["alphaess:ALYEAR"]
+TOML
+} > "$work/web.toml"
+seed_db="$work/year.db" conf="$work/web.toml" start_server
+node web/tests/bench.mjs --url="http://127.0.0.1:$http_port" --from=1704067200 --to=$((1704067200 + days * 86400)) \
+  --runs=$($quick && echo 1 || echo 5)
+stop_server
 echo "== crash consistency ($rounds kill -9 rounds)"
 "$bin/bench/sunkeep-crashtest" --binary "$bin/app/sunkeep" --rounds "$rounds" --dir "$work/crash" | grep -v '^\['

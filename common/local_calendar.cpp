@@ -23,8 +23,9 @@ CivilTime following_midnight(const CivilTime& midnight, LocalPeriod period) {
 
 UtcMillis LocalCalendar::start_of(UtcMillis t, LocalPeriod period) const {
   const CivilTime midnight = period_midnight(zone_.to_local(t), period);
-  // A repeated midnight (a DST end at 00:00) resolves to the earlier instant: the hint lies before both.
-  return zone_.to_utc(midnight, t - 2 * day_seconds * 1000);
+  // A repeated midnight (a DST end at 00:00) resolves to the earlier instant: the hint lies
+  // before both, even for the first of a month.
+  return zone_.to_utc(midnight, t - 40 * day_seconds * 1000);
 }
 
 UtcMillis LocalCalendar::next_start(UtcMillis t, LocalPeriod period) const {

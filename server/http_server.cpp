@@ -202,7 +202,8 @@ awaitable<bool> write_answer(beast::tcp_stream& stream, Answer& answer, unsigned
   res.set(http::field::cache_control, "no-store");
   for (const auto& [name, value] : r.headers) res.set(name, value);
   res.keep_alive(keep_alive);
-  res.content_length(answer.content_length);  // a HEAD answer's too: what a GET would return
+  // A HEAD answer's too (what a GET would return); none on a 304 (RFC 9110 §8.6).
+  if (r.status != 304) res.content_length(answer.content_length);
   http::response_serializer<http::buffer_body> serializer{res};
   const std::size_t total = r.body.size();
   std::size_t sent = 0;
@@ -261,7 +262,17 @@ awaitable<void> serve_live(beast::tcp_stream& stream, LiveStream& live, HttpCoun
     co_await write_answer(stream, refused, version, false, counters);
     co_return;
   }
-  client->on_drop([&stream] { stream.cancel(); });
+  // Whatever ends the stream (the client, a drop, shutdown, an exception), the client leaves
+  // and forgets the stream before the stream goes.
+  struct Leave {
+    LiveStream& live;
+    const std::shared_ptr<LiveClient>& client;
+    ~Leave() {
+      client->set_cancel_write({});
+      live.leave(client);
+    }
+  } leave{live, client};
+  client->set_cancel_write([&stream] { stream.cancel(); });
   // What the kernel holds for a client that stopped reading stays small: the queue is the bound.
   beast::error_code ignored;
   stream.socket().set_option(asio::socket_base::send_buffer_size(live_send_buffer_bytes), ignored);
@@ -271,8 +282,6 @@ awaitable<void> serve_live(beast::tcp_stream& stream, LiveStream& live, HttpCoun
     if (!text) break;
     open = co_await write_live(stream, text->empty() ? std::string_view(": keepalive\n\n") : std::string_view(*text));
   }
-  client->on_drop({});
-  live.leave(client);
 }
 
 using RequestParser = http::request_parser<http::string_body>;

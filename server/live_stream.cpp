@@ -28,7 +28,8 @@ std::string device_latest_json(const DeviceState& device) {
 
 namespace {
 
-// The site object without its time: a client gets a site event when anything else in it changed.
+// The site object without its time (its first field, Api::site_latest_json): a client gets a site
+// event when anything else in it changed.
 std::string site_content(const std::string& site) {
   const std::size_t body = site.find(",\"metrics\"");
   return body == std::string::npos ? site : site.substr(body);
@@ -57,28 +58,30 @@ asio::awaitable<std::optional<std::string>> LiveClient::next(std::chrono::millis
   }
 }
 
-void LiveClient::on_drop(std::function<void()> cancel_write) { cancel_write_ = std::move(cancel_write); }
+void LiveClient::set_cancel_write(std::function<void()> cancel_write) { cancel_write_ = std::move(cancel_write); }
 
-bool LiveClient::push(const std::string& text) {
+LiveClient::Pushed LiveClient::push(const std::string& text) {
+  Pushed pushed = Pushed::queued;
   {
     const std::lock_guard lock(mutex_);
-    if (dropped_) return false;
+    if (dropped_) return Pushed::dropped_before;
     if (queued_.size() + text.size() > queue_bytes_) {
       dropped_ = true;
-      queued_.clear();
-      queued_.shrink_to_fit();
+      std::string().swap(queued_);
+      pushed = Pushed::dropped_now;
     } else {
       queued_ += text;
     }
   }
   wake();
-  return !dropped();
+  return pushed;
 }
 
-bool LiveClient::push_site(const std::string& content, const std::string& text) {
+LiveClient::Pushed LiveClient::push_site(const std::string& content, const std::string& text) {
   {
     const std::lock_guard lock(mutex_);
-    if (content == site_content_) return !dropped_;
+    if (dropped_) return Pushed::dropped_before;
+    if (content == site_content_) return Pushed::unchanged;
     site_content_ = content;
   }
   return push(text);
@@ -125,7 +128,7 @@ std::shared_ptr<LiveClient> LiveStream::join(const asio::any_io_executor& strand
     clients_.push_back(client);
   }
   const std::string site = hooks_.site_json(hooks_.clock());
-  client->push_site(site_content(site), sse_event("site", site));
+  count(client->push_site(site_content(site), sse_event("site", site)));
   return client;
 }
 
@@ -139,23 +142,20 @@ std::vector<std::shared_ptr<LiveClient>> LiveStream::clients() {
   return clients_;
 }
 
+void LiveStream::count(LiveClient::Pushed pushed) {
+  if (pushed == LiveClient::Pushed::queued) ++events_;
+  if (pushed == LiveClient::Pushed::dropped_now) ++dropped_;
+}
+
 void LiveStream::broadcast(const std::string& event, const std::string& data) {
   const std::string text = sse_event(event, data);
-  for (const auto& client : clients()) {
-    if (client->dropped()) continue;
-    ++events_;
-    if (!client->push(text)) ++dropped_;
-  }
+  for (const auto& client : clients()) count(client->push(text));
 }
 
 void LiveStream::send_site(const std::string& data) {
   const std::string content = site_content(data);
   const std::string text = sse_event("site", data);
-  for (const auto& client : clients()) {
-    if (client->dropped()) continue;
-    ++events_;
-    if (!client->push_site(content, text)) ++dropped_;
-  }
+  for (const auto& client : clients()) count(client->push_site(content, text));
 }
 
 void LiveStream::updated(std::vector<DeviceUpdate> updates) {

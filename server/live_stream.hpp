@@ -41,13 +41,15 @@ class LiveClient : public std::enable_shared_from_this<LiveClient> {
   // The text queued so far, waiting up to `keepalive` for some: "" when none came in time,
   // nullopt when the client was dropped or its task cancelled.
   boost::asio::awaitable<std::optional<std::string>> next(std::chrono::milliseconds keepalive);
-  // Called on the strand around a write that can stall: dropping the client then cancels it.
-  void on_drop(std::function<void()> cancel_write);
+  // On the strand: what cancels the stream's pending write when the client is dropped ({} to
+  // forget it before the stream goes).
+  void set_cancel_write(std::function<void()> cancel_write);
 
-  // Adds an event; false (and the client dropped) when it would overflow the queue.
-  bool push(const std::string& text);
+  enum class Pushed { queued, unchanged, dropped_now, dropped_before };
+  // Adds an event; dropped_now (and the client dropped) when it would overflow the queue.
+  Pushed push(const std::string& text);
   // Adds a site event unless the last one this client got had the same `content`.
-  bool push_site(const std::string& content, const std::string& text);
+  Pushed push_site(const std::string& content, const std::string& text);
   [[nodiscard]] bool dropped() const;
 
  private:
@@ -89,6 +91,8 @@ class LiveStream final : public LatestValuesSubscriber {
  private:
   // Formats and sends one event to every client, dropping those it would overflow.
   void broadcast(const std::string& event, const std::string& data);
+  // Counts what one push did.
+  void count(LiveClient::Pushed pushed);
   // The site event to every client whose last one differs.
   void send_site(const std::string& data);
   [[nodiscard]] std::vector<std::shared_ptr<LiveClient>> clients();

@@ -97,9 +97,9 @@ std::vector<PeriodAmount> daily_final_values(std::span<const Point> day_finals, 
 
 namespace {
 
-// A category's total in period k; nullopt when it is not known or has no counter.
+// A category's total in period k; nullopt when it is not known or a source has no counter.
 std::optional<double> total(const EnergyCategory& category, std::size_t k) {
-  if (!category.known || category.counters.empty()) return std::nullopt;
+  if (!category.known || category.counters.empty() || category.source_without_counter) return std::nullopt;
   double sum = 0;
   for (const auto& counter : category.counters) sum += counter[k].amount;
   return sum;
@@ -110,6 +110,7 @@ bool any_data(const EnergyCategory& category, std::size_t k) {
 }
 
 bool edges_covered(const EnergyCategory& category, std::size_t k) {
+  if (category.known && category.source_without_counter) return false;
   return std::all_of(category.counters.begin(), category.counters.end(),
                      [k](const auto& c) { return c[k].value_at_start && c[k].value_at_end; });
 }
@@ -129,7 +130,10 @@ std::vector<EnergyRow> energy_rows(const EnergyInputs& in, std::span<const UtcMi
     row.charged = total(in.charged, k);
     row.discharged = total(in.discharged, k);
     const bool any_known = row.produced || row.imported || row.exported || row.charged || row.discharged;
-    if (!in.grid_unknown && any_known) {
+    // A category no device could give counts 0; one that should count and cannot makes it unknown.
+    const bool all_counted =
+        std::all_of(categories.begin(), categories.end(), [k](const auto* c) { return !c->known || total(*c, k); });
+    if (!in.grid_unknown && any_known && all_counted) {
       row.consumed = row.produced.value_or(0) + row.imported.value_or(0) - row.exported.value_or(0) +
                      row.discharged.value_or(0) - row.charged.value_or(0);
     }

@@ -71,6 +71,8 @@ std::vector<PeriodAmount> daily_final_values(std::span<const Point> day_finals, 
 struct EnergyCategory {
   bool known = false;  // false: no device could give it, or the grid is unknown
   std::vector<std::vector<PeriodAmount>> counters;  // per counter, per period
+  // A source of it stores no such counter: its total is unknown (never a partial sum).
+  bool source_without_counter = false;
 };
 
 struct EnergyRow {

@@ -273,6 +273,22 @@ bool HistoryReader::has_point_since(std::int64_t series, UtcMillis t) {
   return block.step();
 }
 
+std::optional<UtcMillis> HistoryReader::first_time(std::int64_t series) {
+  std::optional<UtcMillis> first;
+  const auto keep = [&first](UtcMillis t) { first = first ? std::min(*first, t) : t; };
+  if (recent_) {
+    const auto recent = recent_->points(series, std::numeric_limits<UtcMillis>::min(), std::numeric_limits<UtcMillis>::max());
+    if (!recent.empty()) keep(recent.front().t);
+  }
+  for (const char* sql : {"SELECT min(t_ms) FROM sample WHERE series_id = ?1",
+                          "SELECT min(first_t) FROM sample_block WHERE series_id = ?1"}) {
+    auto s = db_.prepare(sql);
+    s.bind(1, series);
+    if (s.step() && !s.is_null(0)) keep(s.int64(0));
+  }
+  return first;
+}
+
 std::vector<EventItem> HistoryReader::events(std::int64_t device, TimeRange range, std::int64_t limit) {
   auto s = db_.prepare(
       "SELECT utc_ms, code, source, text FROM event WHERE device_id = ?1 AND utc_ms >= ?2 AND utc_ms < ?3 "

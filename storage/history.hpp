@@ -103,6 +103,8 @@ class HistoryReader {
   std::optional<Point> point_before(std::int64_t series, UtcMillis t);
   // Whether a point at or after `t` exists.
   bool has_point_since(std::int64_t series, UtcMillis t);
+  // The time of the series' first point, if it has any.
+  std::optional<UtcMillis> first_time(std::int64_t series);
   std::vector<EventItem> events(std::int64_t device, TimeRange range, std::int64_t limit);
   std::vector<FrameItem> frames(std::int64_t device, TimeRange range, std::int64_t limit);
   std::vector<RejectionItem> rejections();

@@ -308,7 +308,9 @@ TEST_CASE("api: with a token, /api needs it and health stays open") {
   CHECK(http_get(port, "/api/v1/devices", "Bearer wrong").status == 401);
   CHECK(http_get(port, "/api/v1/devices", "letmein").status == 401);
   CHECK(http_get(port, "/api/v1/devices", "Bearer letmein").status == 200);
-  CHECK(http_get(port, "/api/v1/health").status == 200);
+  const HttpReply health = http_get(port, "/api/v1/health");
+  CHECK(health.status == 200);
+  CHECK(json::parse(health.body)["token_required"] == true);  // the dashboard asks before it is refused
   CHECK(http_get(port, "/api/v1/nothing").status == 401);  // unknown /api paths reveal nothing
 }
 
@@ -410,6 +412,7 @@ TEST_CASE("api: health reports storage and MQTT, and lists rejections from memor
   CHECK(first["status"] == "ok");
   CHECK(first["storage"] == "ok");
   CHECK(first["mqtt"] == "disabled");
+  CHECK(first["token_required"] == false);
   CHECK(first["rejections"] == json::parse(R"([{"peer":"192.168.1.40","reason":"tls_client_hello","serial":null,)"
                                            R"("count":1,"last":"2024-03-03T01:00:00Z"}])"));
   // A new rejection shows at once, newest first.

@@ -51,11 +51,12 @@ DeviceUpdate update_of(const std::string& serial, double value, std::size_t metr
   return {std::move(state), {}};
 }
 
-// The text a client's next() gives within `wait`, run on `io`.
-std::optional<std::string> take(asio::io_context& io, server::LiveClient& client, std::chrono::milliseconds keepalive,
-                                std::chrono::milliseconds wait = 2s) {
+// The text a client's next() gives within `wait`, run on `strand` (the client's, as a
+// connection's coroutine runs) of `io`.
+std::optional<std::string> take(asio::io_context& io, const asio::any_io_executor& strand, server::LiveClient& client,
+                                std::chrono::milliseconds keepalive, std::chrono::milliseconds wait = 2s) {
   std::optional<std::optional<std::string>> got;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { got = co_await client.next(keepalive); }, asio::detached);
+  asio::co_spawn(strand, [&]() -> asio::awaitable<void> { got = co_await client.next(keepalive); }, asio::detached);
   io.restart();
   io.run_for(wait);
   REQUIRE(got.has_value());
@@ -86,20 +87,20 @@ TEST_CASE("live stream: a client that falls behind is dropped, the next one goes
   REQUIRE(slow);
   REQUIRE(reader);
   CHECK_FALSE(rig.stream.join(rig.strand));  // max_clients = 2
-  const auto first = take(rig.io, *reader, 150ms);
+  const auto first = take(rig.io, rig.strand, *reader, 150ms);
   REQUIRE(first);
   CHECK(first->starts_with("event: site\ndata: {\"time\""));  // every client starts with the site
   int delivered = 0;
   for (int i = 0; i < 20; ++i) {
     rig.stream.updated({update_of("X1", i, 3)});  // about 200 bytes an event
-    const auto text = take(rig.io, *reader, 150ms);
+    const auto text = take(rig.io, rig.strand, *reader, 150ms);
     REQUIRE(text);
     CHECK(text->starts_with("event: device\ndata: {\"device\":\"acme:X1\""));
     ++delivered;
   }
   CHECK(delivered == 20);
   CHECK(slow->dropped());  // 1,000 bytes of queue hold fewer than 20 events
-  CHECK_FALSE(take(rig.io, *slow, 150ms));
+  CHECK_FALSE(take(rig.io, rig.strand, *slow, 150ms));
   rig.stream.leave(slow);
   CHECK(rig.stream.join(rig.strand));  // its place is free again
 }
@@ -107,15 +108,15 @@ TEST_CASE("live stream: a client that falls behind is dropped, the next one goes
 TEST_CASE("live stream: a quiet client gets \"\" at the keepalive time, a woken one its events at once") {
   StreamRig rig;
   auto client = rig.stream.join(rig.strand);
-  REQUIRE(take(rig.io, *client, 150ms));  // the first site event
+  REQUIRE(take(rig.io, rig.strand, *client, 150ms));  // the first site event
   const auto start = std::chrono::steady_clock::now();
-  CHECK(take(rig.io, *client, 150ms) == std::string());
+  CHECK(take(rig.io, rig.strand, *client, 150ms) == std::string());
   CHECK(std::chrono::steady_clock::now() - start >= 150ms);
   std::thread pusher([&] {
     std::this_thread::sleep_for(50ms);
     rig.stream.updated({update_of("X1", 1)});
   });
-  const auto woken = take(rig.io, *client, 5s, 3s);
+  const auto woken = take(rig.io, rig.strand, *client, 5s, 3s);
   pusher.join();
   REQUIRE(woken);
   CHECK(woken->starts_with("event: device"));
@@ -126,16 +127,16 @@ TEST_CASE("live stream: site events only when the site changed, availability whe
   rig.states.devices["acme:X1"] = *update_of("X1", 1).state;
   rig.stream.tick();  // learns who is online (and tells nobody: no client yet)
   auto client = rig.stream.join(rig.strand);
-  REQUIRE(take(rig.io, *client, 150ms));  // the first site event
+  REQUIRE(take(rig.io, rig.strand, *client, 150ms));  // the first site event
   rig.stream.tick();                       // the site the client got on joining: nothing
-  CHECK(take(rig.io, *client, 150ms) == std::string());
+  CHECK(take(rig.io, rig.strand, *client, 150ms) == std::string());
   rig.site = R"({"time":"t1","metrics":{"pv_power":{"value":1.0,"unit":"W"}}})";
   rig.stream.tick();  // only the time changed: nothing
-  CHECK(take(rig.io, *client, 150ms) == std::string());
+  CHECK(take(rig.io, rig.strand, *client, 150ms) == std::string());
   rig.site = R"({"time":"t2","metrics":{"pv_power":{"value":null,"unit":"W"}}})";
   rig.online = false;
   rig.stream.tick();
-  const auto text = take(rig.io, *client, 150ms);
+  const auto text = take(rig.io, rig.strand, *client, 150ms);
   REQUIRE(text);
   CHECK(text->find("event: availability\ndata: {\"device\":\"acme:X1\",\"online\":false}\n\n") != std::string::npos);
   CHECK(text->find("event: site\ndata: {\"time\":\"t2\"") != std::string::npos);
@@ -304,6 +305,19 @@ TEST_CASE("live: a stalled client is dropped while devices keep their ack latenc
   MESSAGE("ack median before ", median_before, " ms, during ", median_during, " ms, max during ", during_ms.back(), " ms");
   CHECK(during_ms.back() < 1000);
   CHECK(median_during < 3 * median_before + 20);
+}
+
+TEST_CASE("live: the server stops promptly with streams open, and they end") {
+  auto server = std::make_unique<TestServer>();
+  SseClient a(server->http_port());
+  SseClient b(server->http_port());
+  REQUIRE(a.next_named("site", 2s));
+  REQUIRE(b.next_named("site", 2s));
+  const auto start = std::chrono::steady_clock::now();
+  server->stop();
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  CHECK(a.wait_closed(2s));
+  CHECK(b.wait_closed(2s));
 }
 
 TEST_CASE("live: a quiet stream gets a keepalive comment after 15 s") {

@@ -200,9 +200,12 @@ TEST_CASE("sample block: the point before a time and whether one follows are the
       if (p.t < t) expected = p;
     }
     const bool follows = std::any_of(all.begin(), all.end(), [t](const Point& p) { return p.t >= t; });
-    for (HistoryReader* reader : {&from_rows, &from_blocks, &from_memory}) {
-      CHECK(reader->point_before(rows.series, t) == expected);
-      CHECK(reader->has_point_since(rows.series, t) == follows);
+    const std::vector<std::pair<HistoryReader*, std::int64_t>> readers{
+        {&from_rows, rows.series}, {&from_blocks, blocks.series}, {&from_memory, in_memory.series}};
+    for (const auto& [reader, series] : readers) {
+      CHECK(reader->point_before(series, t) == expected);
+      CHECK(reader->has_point_since(series, t) == follows);
+      CHECK(reader->first_time(series) == all.front().t);
     }
   }
 }

@@ -16,6 +16,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -121,10 +122,10 @@ struct SeededHome {
   TestServer server{dir, configure_seeded_site};
 };
 
-json energy_row(const std::string& start, double produced, double imported, bool complete) {
-  const double consumed = produced + imported;
+json energy_row(const std::string& start, double produced, double imported, double exported, bool complete) {
+  const double consumed = produced + imported - exported;
   return {{"start", start}, {"produced", produced}, {"consumed", consumed}, {"imported", imported},
-          {"exported", nullptr}, {"charged", nullptr}, {"discharged", nullptr},
+          {"exported", exported}, {"charged", nullptr}, {"discharged", nullptr},
           {"self_sufficiency", std::round((1 - imported / consumed) * 1e6) / 1e6}, {"complete", complete}};
 }
 
@@ -137,9 +138,9 @@ TEST_CASE("site api: energy per local day across the 23-hour day, with a reset, 
   const json days = get_json(port, "/api/v1/site/energy?period=day&from=2026-03-28T12:00:00%2B01:00&to=2026-03-31T22:00:00Z");
   CHECK(days["timezone"] == "Europe/Berlin");
   CHECK(days["period"] == "day");
-  const json expected = json::array({energy_row("2026-03-27T23:00:00Z", 24 + 5.0, 12, true),
-                                     energy_row("2026-03-28T23:00:00Z", 22 + 4.0, 11.5, true),
-                                     energy_row("2026-03-30T22:00:00Z", 50 + 6.0, 24, true)});  // C left out
+  const json expected = json::array({energy_row("2026-03-27T23:00:00Z", 24 + 5.0, 12, 6, true),
+                                     energy_row("2026-03-28T23:00:00Z", 22 + 4.0, 11.5, 5.75, true),
+                                     energy_row("2026-03-30T22:00:00Z", 50 + 6.0, 24, 12, true)});  // C left out
   CHECK(days["rows"] == expected);
 
   // March as a month: the rises of A, B and D, and incomplete (no value at or before 1 March).
@@ -149,10 +150,36 @@ TEST_CASE("site api: energy per local day across the 23-hour day, with a reset, 
   CHECK(m["start"] == "2026-02-28T23:00:00Z");
   CHECK(m["produced"] == 29.0 + 26.0 + 56.0);
   CHECK(m["imported"] == 12 + 11.5 + 24);
+  CHECK(m["exported"] == 6 + 5.75 + 12);
   CHECK(m["complete"] == false);
 
   const json bad = get_json(port, "/api/v1/site/energy?period=week", 400);
   CHECK(bad["detail"].get<std::string>().starts_with("period:"));
+}
+
+TEST_CASE("site api: a glitch just before midnight counts the same for the day alone and within its month") {
+  TempDir dir;
+  constexpr std::int64_t minute = 60'000;
+  // 100 at 23:30, read as 0 at 23:59:50 (back at 100.5 ten minutes into day B: a glitch), 101 at 02:00.
+  seed_points(dir, "alphaess", "G1", "pv_energy_total", "kWh",
+              {{day_b - 30 * minute, 100}, {day_b - 10'000, 0}, {day_b + 10 * minute, 100.5}, {day_b + 2 * hour_ms, 101}});
+  TestServer server(dir, [](config::Config& c) {
+    c.site.timezone = "Europe/Berlin";
+    c.site.pv = {"alphaess:G1"};
+    c.site.grid = {"alphaess:G1"};  // it stores no grid counter: imported and consumed are unknown
+  });
+  const auto port = server.http_port();
+  const json alone = get_json(port, "/api/v1/site/energy?period=day&from=2026-03-28T23:00:00Z&to=2026-03-29T22:00:00Z");
+  const json month = get_json(port, "/api/v1/site/energy?period=day&from=2026-03-01T00:00:00Z&to=2026-04-01T00:00:00Z");
+  REQUIRE(alone["rows"].size() == 1);
+  CHECK(alone["rows"][0]["produced"] == 1.0);  // 100 → 100.5 → 101, the 0 skipped
+  const auto day_b_row = std::find_if(month["rows"].begin(), month["rows"].end(),
+                                      [](const json& r) { return r["start"] == "2026-03-28T23:00:00Z"; });
+  REQUIRE(day_b_row != month["rows"].end());
+  CHECK((*day_b_row)["produced"] == 1.0);
+  CHECK(alone["rows"][0]["imported"].is_null());
+  CHECK(alone["rows"][0]["consumed"].is_null());  // never a partial sum
+  CHECK(alone["rows"][0]["complete"] == false);
 }
 
 TEST_CASE("site api: site series sums the sources per bucket and leaves out a bucket a source lacks") {

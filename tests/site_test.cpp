@@ -71,6 +71,18 @@ TEST_CASE("site: local days are 23 and 25 hours long across DST, months start at
   CHECK(buckets(spring_day - 1) == 1774652400000);  // the day before, 24 h
 }
 
+TEST_CASE("site: a repeated midnight starts its month at the earlier instant, a missing one at the first that exists") {
+  const LocalCalendar havana(TimeZone("America/Havana"));  // 2026-11-01 00:00–00:59 happens twice
+  const UtcMillis november = 1793505600000;                  // 2026-11-01T04:00Z, the first 00:00
+  CHECK(havana.start_of(1794744000000, LocalPeriod::month) == november);    // from mid-November
+  CHECK(havana.next_start(1792065600000, LocalPeriod::month) == november);  // after mid-October
+  CHECK(havana.start_of(november + 30 * 60'000, LocalPeriod::day) == november);
+  const LocalCalendar asuncion(TimeZone("America/Asuncion"));  // 2023-10-01: 00:00 jumps to 01:00
+  const UtcMillis first_instant = 1696132800000;               // 2023-10-01T04:00Z = 01:00 -03:00
+  CHECK(asuncion.start_of(1696161600000, LocalPeriod::day) == first_instant);
+  CHECK(asuncion.next_start(first_instant, LocalPeriod::day) == 1696215600000);  // 2023-10-02T03:00Z, 23 h later
+}
+
 TEST_CASE("site: default sources are the top-level devices that reported within 7 days") {
   const auto devices = devices_of({
       device("alphaess:A1", {{"pv_power", 1000}, {"grid_power", 200}, {"battery_power", -300}}),
@@ -245,6 +257,20 @@ TEST_CASE("site energy: rows add up, the period in progress and a period without
   CHECK(rows[1].complete);  // values at both edges
   rows = energy_rows(in, edges, 2 * day - 1);
   CHECK_FALSE(rows[1].complete);  // still in progress
+  EnergyInputs late = in;
+  late.charged = counter({{day + hour, 0}, {2 * day, 1}});  // no value at or before the second day's start
+  rows = energy_rows(late, edges, 3 * day);
+  CHECK_FALSE(rows[1].complete);
+  CHECK(rows[0].complete == false);  // nor before the first's
+
+  EnergyInputs missing = in;
+  missing.imported.source_without_counter = true;  // a grid source that stores no import counter
+  rows = energy_rows(missing, edges, 3 * day);
+  CHECK_FALSE(rows[0].imported);
+  CHECK_FALSE(rows[0].consumed);
+  CHECK_FALSE(rows[0].self_sufficiency);
+  CHECK(rows[0].produced == 10.0);
+  CHECK_FALSE(rows[0].complete);
 
   in.grid_unknown = true;
   in.imported.known = in.exported.known = false;

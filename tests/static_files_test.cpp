@@ -46,29 +46,31 @@ TEST_CASE("static files: gzip only for clients that take it") {
 }
 
 TEST_CASE("static files: index.html at / with no-cache, hashed names immutable, 304 on a matching ETag") {
-  auto r = static_answer(files, {"/", "", "gzip", false});
+  auto r = static_answer(files, {"/", "", "gzip"});
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->content_type == "text/html; charset=utf-8");
   CHECK(r->body == std::string("\x01\x02\x03"));
   CHECK(header(*r, "Content-Encoding") == "gzip");
   CHECK(header(*r, "Cache-Control") == "no-cache");
-  CHECK(header(*r, "ETag") == "\"aaaa\"");
+  CHECK(header(*r, "ETag") == "\"aaaa-gz\"");
   CHECK(header(*r, "Vary") == "Accept-Encoding");
 
-  r = static_answer(files, {"/app-0123abcd.js", "", "", false});
+  r = static_answer(files, {"/app-0123abcd.js", "", ""});
   REQUIRE(r);
   CHECK(r->body == "hello");  // no gzip asked for: as it is
   CHECK(header(*r, "Content-Encoding").empty());
   CHECK(header(*r, "Cache-Control") == "public, max-age=31536000, immutable");
 
-  r = static_answer(files, {"/index.html", "\"zzzz\", \"aaaa\"", "gzip", false});
+  r = static_answer(files, {"/index.html", "\"zzzz\", \"aaaa-gz\"", "gzip"});
   REQUIRE(r);
   CHECK(r->status == 304);
   CHECK(r->body.empty());
-  CHECK(header(*r, "ETag") == "\"aaaa\"");
-  CHECK(static_answer(files, {"/index.html", "\"zzzz\"", "gzip", false})->status == 200);
-  CHECK_FALSE(static_answer(files, {"/nothing.js", "", "gzip", false}));
+  CHECK(header(*r, "ETag") == "\"aaaa-gz\"");  // each representation has its own strong tag
+  CHECK(static_answer(files, {"/index.html", "\"aaaa-gz\"", ""})->status == 200);  // not the identity's
+  CHECK(static_answer(files, {"/index.html", "\"aaaa\"", ""})->status == 304);
+  CHECK(static_answer(files, {"/index.html", "\"zzzz\"", "gzip"})->status == 200);
+  CHECK_FALSE(static_answer(files, {"/nothing.js", "", "gzip"}));
 }
 
 TEST_CASE("static files: the real server serves the embedded dashboard and keeps /api answers JSON") {
@@ -89,12 +91,29 @@ TEST_CASE("static files: the real server serves the embedded dashboard and keeps
     first_load += file.gzip.size();
   }
   MESSAGE("first load: ", first_load, " bytes gzip in ", all.size(), " files");
-  CHECK(first_load <= 150 * 1024);  // dashboard.md §3: first load ≤ 150 KB transferred
+  CHECK(first_load <= 150'000);  // dashboard.md §3: first load ≤ 150 KB transferred
 
   const test::HttpReply root = test::http_get(port, "/");
   CHECK(root.status == 200);
   CHECK(root.headers.at("cache-control") == "no-cache");
-  CHECK(test::http_request(port, "HEAD", "/").status == 200);
+  const test::HttpReply head = test::http_request(port, "HEAD", "/");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  CHECK(head.headers.at("content-length") == root.headers.at("content-length"));
+
+  // Over HTTP: gzip for a client that takes it, and a 304 without a body for its tag.
+  const std::string index_raw = test::http_raw(port, "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+  CHECK(index_raw.find("Content-Encoding: gzip\r\n") != std::string::npos);
+  const auto& index = *std::find_if(all.begin(), all.end(), [](const StaticFile& f) { return f.path == "/index.html"; });
+  const std::string gz(index.gzip.begin(), index.gzip.end());
+  CHECK(index_raw.ends_with(gz));
+  const std::string tag = std::string(index.etag).insert(index.etag.size() - 1, "-gz");
+  CHECK(index_raw.find("ETag: " + tag + "\r\n") != std::string::npos);
+  const std::string not_modified = test::http_raw(
+      port, "GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nIf-None-Match: " + tag + "\r\nConnection: close\r\n\r\n");
+  CHECK(not_modified.starts_with("HTTP/1.1 304"));
+  CHECK(not_modified.find("Content-Length") == std::string::npos);
+  CHECK(not_modified.ends_with("\r\n\r\n"));
   CHECK(test::http_request(port, "POST", "/").status == 405);
   const test::HttpReply missing = test::http_get(port, "/no-such-file.js");
   CHECK(missing.status == 404);

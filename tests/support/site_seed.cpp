@@ -63,6 +63,11 @@ void seed_march(const TempDir& dir) {
   for (int h = 0; h <= 24; ++h) s.put(e1, day_a + h * hour_ms, "grid_import_energy_total", "kWh", h == 5 ? 0 : 10 + 0.5 * h);
   for (int h = 1; h <= 23; ++h) s.put(e1, day_b + h * hour_ms, "grid_import_energy_total", "kWh", 22 + 0.5 * h);
   for (int h = 1; h <= 24; ++h) s.put(e1, day_d + h * hour_ms, "grid_import_energy_total", "kWh", 45.5 + 0.5 * h);
+  // grid_export_energy_total: +0.25 an hour from 5. A: 6. B: 5.75. D: 23 at D+1h (from 16.75 at
+  // C), to 28.75 at E: 12.
+  for (int h = 0; h <= 24; ++h) s.put(e1, day_a + h * hour_ms, "grid_export_energy_total", "kWh", 5 + 0.25 * h);
+  for (int h = 1; h <= 23; ++h) s.put(e1, day_b + h * hour_ms, "grid_export_energy_total", "kWh", 11 + 0.25 * h);
+  for (int h = 1; h <= 24; ++h) s.put(e1, day_d + h * hour_ms, "grid_export_energy_total", "kWh", 22.75 + 0.25 * h);
   // pv_energy_today of S1: finals A 5.0, B 4.0, D 6.0.
   s.put(s1, day_a + hour_ms, "pv_energy_today", "kWh", 1.0);
   s.put(s1, day_a + 20 * hour_ms, "pv_energy_today", "kWh", 5.0);
@@ -80,6 +85,13 @@ void seed_march(const TempDir& dir) {
   for (int h = 0; h < 49; ++h) s.put(e1, autumn + h * hour_ms, "Hours", "", h, false);
 }
 
+
+void seed_points(const TempDir& dir, const std::string& vendor, const std::string& serial, const std::string& metric,
+                 const std::string& unit, const std::vector<std::pair<UtcMillis, double>>& points) {
+  Seeder s(dir);
+  const auto device = s.device(vendor, serial);
+  for (const auto& [t, value] : points) s.put(device, t, metric, unit, value);
+}
 
 void configure_seeded_site(config::Config& c) {
   c.site.timezone = "Europe/Berlin";

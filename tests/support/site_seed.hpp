@@ -8,6 +8,9 @@
 #include "tests/support/fixtures.hpp"
 
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace sunkeep::test {
 
@@ -24,6 +27,9 @@ inline constexpr UtcMillis autumn = 1792879200000;  // 2026-10-25T00:00+02:00, a
 // E1 as the grid meter, over local days A–D of which C has no data; an hourly "Hours" count of E1
 // from A for 72 h and from `autumn` for 49 h.
 void seed_march(const TempDir& dir);
+// One series of one device, written into the database of `dir` (made if new).
+void seed_points(const TempDir& dir, const std::string& vendor, const std::string& serial, const std::string& metric,
+                 const std::string& unit, const std::vector<std::pair<UtcMillis, double>>& points);
 // [site] for that history: Europe/Berlin, pv E1 and S1, grid E1.
 void configure_seeded_site(config::Config& c);
 

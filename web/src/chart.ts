@@ -109,20 +109,23 @@ export class TimeChart {
         })),
       ],
       cursor: { drag: { x: !!onSelect, y: false, setScale: false } },
-      hooks: onSelect
-        ? {
-            setSelect: [
-              (u: uPlot) => {
-                const sel = u.select;
-                if (sel.width < 4) return;
-                const a = u.posToVal(sel.left, 'x');
-                const b = u.posToVal(sel.left + sel.width, 'x');
-                u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-                onSelect(Math.floor(a), Math.ceil(b));
-              },
-            ],
-          }
-        : {},
+      hooks: {
+        draw: [() => performance.mark('sunkeep:chart-drawn')],  // the benchmark times data → drawn
+        ...(onSelect
+          ? {
+              setSelect: [
+                (u: uPlot) => {
+                  const sel = u.select;
+                  if (sel.width < 4) return;
+                  const a = u.posToVal(sel.left, 'x');
+                  const b = u.posToVal(sel.left + sel.width, 'x');
+                  u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+                  onSelect(Math.floor(a), Math.ceil(b));
+                },
+              ],
+            }
+          : {}),
+      },
     };
     this.u = new uPlot(options, [this.x, ...this.ys] as uPlot.AlignedData, this.el);
   }

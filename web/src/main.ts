@@ -1,5 +1,6 @@
 // Entry point: mounts the page for the current hash route, marks the navigation, shows the live state.
 import { siteInfo } from './api';
+import { askToken, getToken } from './auth';
 import { onModeChange } from './live';
 import type { LiveMode } from './live';
 import { href, parseHash, setTitle } from './router';
@@ -61,6 +62,16 @@ function render(): void {
   }
 }
 
+async function tokenFirst(): Promise<void> {
+  try {
+    const res = await fetch('/api/v1/health', { cache: 'no-store' });
+    const health = (await res.json()) as { token_required?: boolean };
+    if (health.token_required && !getToken()) await askToken(false);
+  } catch {
+    /* unreachable now: the pages say so */
+  }
+}
+
 function start(): void {
   const status = document.getElementById('live-status');
   if (status) {
@@ -69,9 +80,11 @@ function start(): void {
       status.dataset.mode = m;
     });
   }
-  // One request first: with a token set, only it meets the 401 and the prompt (the pages' requests
-  // then carry the token); without one, it fills the cache the pages read the site's zone from.
-  void siteInfo()
+  // Health (open to all) says whether a token is needed: with one set and none kept, the prompt
+  // comes before any request that would be refused. Then the site, which fills the cache the
+  // pages read the site's zone from.
+  void tokenFirst()
+    .then(() => siteInfo())
     .catch(() => undefined)
     .then(() => {
       window.addEventListener('hashchange', render);

@@ -39,14 +39,23 @@ function offsetMs(t: number, tz: string): number {
   return asUtc - Math.floor(t / 1000) * 1000;
 }
 
-/** Unix seconds of local midnight starting day y-m-d in `tz` (month may overflow: 13 = next January). */
+/**
+ * Unix seconds of the first instant of local day y-m-d in `tz` (month may overflow: 13 = next
+ * January), as the server counts days: a repeated midnight is the earlier one, a midnight that
+ * does not exist (clocks jump from 00:00) is the first instant that does.
+ */
 export function zonedMidnight(y: number, m: number, d: number, tz: string): number {
   const guess = Date.UTC(y, m - 1, d);
+  const target = new Date(guess);
+  const isTargetDay = (t: number) => {
+    const z = zonedParts(t, tz);
+    return z.y === target.getUTCFullYear() && z.m === target.getUTCMonth() + 1 && z.d === target.getUTCDate();
+  };
   const off1 = offsetMs(guess, tz);
-  let t = guess - off1;
-  const off2 = offsetMs(t, tz);
-  if (off2 !== off1) t = guess - off2;
-  return Math.round(t / 1000);
+  const off2 = offsetMs(guess - off1, tz);
+  const candidates = [guess - off1, guess - off2].sort((a, b) => a - b);
+  const start = candidates.find(isTargetDay) ?? candidates[candidates.length - 1];
+  return Math.round(start / 1000);
 }
 
 /** True when the zone name is usable by this browser. */

@@ -18,18 +18,26 @@ interface Range {
   from: number;
   to: number;
   preset: string | null;
+  step?: number;  // seconds, from `step=` in the URL; otherwise chosen for about 2,000 points
+}
+
+// `step=<seconds>` fixes the step (10 s at least), as a bookmark or the benchmark wants it.
+function parseStep(params: URLSearchParams): number | undefined {
+  const step = Number(params.get('step'));
+  return params.has('step') && Number.isInteger(step) && step >= 10 ? step : undefined;
 }
 
 function parseRange(params: URLSearchParams): Range | null {
   const from = Number(params.get('from'));
   const to = Number(params.get('to'));
+  const step = parseStep(params);
   if (params.has('from') && params.has('to') && Number.isFinite(from) && Number.isFinite(to) && to > from) {
-    return { from: Math.floor(from), to: Math.ceil(to), preset: null };
+    return { from: Math.floor(from), to: Math.ceil(to), preset: null, step };
   }
   const preset = PRESETS.find(([key]) => key === params.get('range'));
   if (!preset) return null;
   const now = nowS();
-  return { from: now - preset[2], to: now, preset: preset[0] };
+  return { from: now - preset[2], to: now, preset: preset[0], step };
 }
 
 function rangeHref(from: number, to: number): string {
@@ -120,7 +128,7 @@ export function historyPage(root: HTMLElement, route: Route): Page {
     const c = new AbortController();
     ctrl = c;
     const { from, to } = range;
-    const step = chooseStep(from, to);
+    const step = range.step ?? chooseStep(from, to);
     rangeLabel.textContent = `${fmtTime(from)} – ${fmtTime(to)} · step ${stepLabel(step)}`;
     chartEl.setAttribute('data-step', String(step));
     chartEl.setAttribute('aria-busy', 'true');
@@ -129,6 +137,7 @@ export function historyPage(root: HTMLElement, route: Route): Page {
       const tz = step === 86400 ? await siteZone() : undefined;
       const ans = await getJSON<SeriesAnswer>(apiPath('site/series', { metric: METRICS, step, from, to, tz }), c.signal);
       if (c.signal.aborted) return;
+      performance.mark('sunkeep:history-data');  // the benchmark times data → drawn
       const cols = METRICS.map((m) => {
         const s = ans.series.find((x) => x.metric === m);
         const pts = s?.points ?? [];
