@@ -8,6 +8,7 @@
 //  4. zooming the History chart by dragging changes the URL and the chart;
 //  5. the Energy table equals /api/v1/site/energy;
 //  6. with a token set the page asks for it, says a wrong one was refused, and works with the right one;
+//  7. the dark theme follows the system setting;
 // and writes screenshots of every page to --shots. Exit code 0 when every check passed.
 import { chromium } from 'playwright-core';
 import dgram from 'node:dgram';
@@ -185,6 +186,23 @@ async function energyEqualsApi(context) {
   await page.close();
 }
 
+// The page's background in the light and the dark system setting: dark must be darker.
+async function darkTheme(browser) {
+  const lightness = async (colorScheme) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme });
+    const page = await watchedPage(context, base, `theme ${colorScheme}`);
+    await page.goto(`${base}/#/`);
+    await page.locator('[data-testid="now-grid"]').first().waitFor();
+    const rgb = await page.evaluate(() => getComputedStyle(document.body).backgroundColor.match(/\d+/g).slice(0, 3).map(Number));
+    if (colorScheme === 'dark') await shot(page, 'desktop-now-dark');
+    await context.close();
+    return (rgb[0] + rgb[1] + rgb[2]) / 3;
+  };
+  const light = await lightness('light');
+  const dark = await lightness('dark');
+  check(dark < 100 && light > 155, `the theme follows the system: background lightness ${light.toFixed(0)} light, ${dark.toFixed(0)} dark`);
+}
+
 async function tokenPrompt(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const origin = args['token-url'];
@@ -228,6 +246,7 @@ try {
   await liveChange(desktop);
   await historyZoom(desktop);
   await energyEqualsApi(desktop);
+  await darkTheme(browser);
   await tokenPrompt(browser);
 } catch (e) {
   failures.push(`stopped: ${e.stack ?? e}`);
