@@ -88,6 +88,8 @@ class Server : private api::LiveStatus, private api::HealthStatus {
   // Before io_: the HTTP coroutines destroyed with it at shutdown still count into these.
   std::unique_ptr<HttpCounters> http_counters_;
   std::unique_ptr<AnswerBudget> http_budget_;
+  // Before io_ too: a live stream's connection coroutine left for io_'s destruction leaves it then.
+  std::shared_ptr<LiveStream> live_;
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   TaskGroup tasks_;
@@ -95,7 +97,6 @@ class Server : private api::LiveStatus, private api::HealthStatus {
   std::unique_ptr<SinkHub> sinks_;
   std::unique_ptr<EnergyGuard> energy_guard_;
   std::shared_ptr<LatestValues> latest_;
-  std::shared_ptr<LiveStream> live_;
   std::shared_ptr<mqtt::Publisher> mqtt_;
   std::unique_ptr<ObservationCommitter> observations_;
   std::unique_ptr<DriverHost> host_;
