@@ -9,6 +9,7 @@ const args = Object.fromEntries(process.argv.slice(2).map((a) => [a.slice(2, a.i
 const base = args.url;
 const runs = Number(args.runs ?? 3);
 const summary = (xs) => {
+  if (xs.length === 0) return 'not measured';
   const s = [...xs].sort((a, b) => a - b);
   return `best ${s[0].toFixed(0)}, median ${s[Math.floor(s.length / 2)].toFixed(0)}`;
 };
@@ -48,10 +49,11 @@ try {
     await page.waitForTimeout(300);
     const ms = await page.evaluate(() => {
       const data = performance.getEntriesByName('sunkeep:history-data').at(-1);
-      const drawn = performance.getEntriesByName('sunkeep:chart-drawn').filter((m) => m.startTime >= data.startTime).at(-1);
-      return drawn.startTime - data.startTime;
+      const drawn = data && performance.getEntriesByName('sunkeep:chart-drawn').filter((m) => m.startTime >= data.startTime).at(-1);
+      return drawn ? drawn.startTime - data.startTime : null;
     });
-    historyDrawn.push(ms);
+    if (ms === null) console.log('dashboard History: no drawn mark after the data mark (not measured this run)');
+    else historyDrawn.push(ms);
     points.push(Number(await page.locator('[data-testid="history-chart"]').getAttribute('data-points')));
     await context.close();
   }
