@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -154,6 +155,22 @@ json rounded(const std::optional<double>& v) {
   return v ? json(std::round(*v * 1e6) / 1e6) : json(nullptr);
 }
 
+// Calls `use` with every device the latest values hold, under their lock (none without them).
+void with_devices(const Context& c, const std::function<void(const DeviceStates::Devices&)>& use) {
+  if (c.devices != nullptr) {
+    c.devices->read(use);
+  } else {
+    use({});
+  }
+}
+
+// The site's sources now (what /site, /site/series and /site/energy need).
+site::SiteSources site_sources(const Context& c, UtcMillis now) {
+  site::SiteSources sources;
+  with_devices(c, [&](const DeviceStates::Devices& devices) { sources = site::resolve_sources(c.settings.site, devices, now); });
+  return sources;
+}
+
 // The site's sources and flows now, computed under the latest values' lock.
 struct SiteNowAnswer {
   site::SiteSources sources;
@@ -162,17 +179,12 @@ struct SiteNowAnswer {
 
 SiteNowAnswer site_now_answer(const Context& c, UtcMillis now) {
   SiteNowAnswer answer;
-  const auto compute = [&](const DeviceStates::Devices& devices) {
+  with_devices(c, [&](const DeviceStates::Devices& devices) {
     answer.sources = site::resolve_sources(c.settings.site, devices, now);
     answer.now = site::site_now(answer.sources, devices, now, [&](const DeviceState& d) {
       return c.live.online(d.vendor, d.serial, d.last_seen, now);
     });
-  };
-  if (c.devices != nullptr) {
-    c.devices->read(compute);
-  } else {
-    compute({});
-  }
+  });
   return answer;
 }
 
@@ -480,13 +492,11 @@ class Handler {
   // /api/v1/site: name, zone, sources and warnings, from memory.
   Response site() const {
     query_.allow_only({});
-    const auto answer = site_now_answer(context_, now_);
+    const auto sources = site_sources(context_, now_);
     return json_response(200, {{"name", settings_.site.name},
                                {"timezone", context_.site_calendar.zone().name()},
-                               {"sources", {{"pv", answer.sources.pv},
-                                            {"grid", answer.sources.grid},
-                                            {"battery", answer.sources.battery}}},
-                               {"warnings", answer.sources.warnings}});
+                               {"sources", {{"pv", sources.pv}, {"grid", sources.grid}, {"battery", sources.battery}}},
+                               {"warnings", sources.warnings}});
   }
 
   Response site_series() {
@@ -505,7 +515,7 @@ class Handler {
     if (!step) throw BadParameter("step", "is required for site series (e.g. step=5m)");
     const auto agg = parse_aggregate(query_.get("agg").value_or("avg"));
     answer.step_s = *step;
-    const auto recipes = site::flow_recipes(site_now_answer(context_, now_).sources);
+    const auto recipes = site::flow_recipes(site_sources(context_, now_));
     const auto buckets = bucketing(*step, calendar);
     for (const auto& name : names) {
       const auto& recipe = *std::find_if(recipes.begin(), recipes.end(), [&](const auto& r) { return r.name == name; });
@@ -527,7 +537,7 @@ class Handler {
     const auto& calendar = context_.site_calendar;
     const auto edges = period_edges(calendar, period, r);
     json rows = json::array();
-    for (const auto& row : api::site_energy(*history_, site_now_answer(context_, now_).sources, calendar, edges, now_)) {
+    for (const auto& row : api::site_energy(*history_, site_sources(context_, now_), calendar, edges, now_)) {
       rows.push_back({{"start", time_json(row.start)},
                       {"produced", rounded(row.produced)},
                       {"consumed", rounded(row.consumed)},
