@@ -13,6 +13,7 @@ namespace sunkeep::config {
 
 SectionSpec mqtt_section();  // config/mqtt.cpp
 SectionSpec site_section();  // config/site.cpp
+SectionSpec log_section();   // config/log.cpp
 
 namespace {
 
@@ -31,6 +32,7 @@ std::vector<SectionSpec> generic_sections() {
         {"max_live_clients", integer([](C& c) -> std::uint32_t& { return c.http.max_live_clients; }, 1, 100'000)}}},
       mqtt_section(),
       site_section(),
+      log_section(),
   };
 }
 

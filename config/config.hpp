@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/limits.hpp"
+#include "config/log.hpp"
 #include "config/mqtt.hpp"
 #include "config/site.hpp"
 #include "config/values.hpp"
@@ -39,6 +40,7 @@ struct Config : VendorSections {
   HttpConfig http;
   MqttConfig mqtt;
   SiteConfig site;
+  LogConfig log;
 };
 
 struct Problem {

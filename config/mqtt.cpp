@@ -21,18 +21,6 @@ Reader at_line(std::string_view key, Reader read) {
   };
 }
 
-// A string the rule `problem` accepts ("" = fine).
-template <class Get>
-Reader checked_text(Get get, std::string (*problem)(std::string_view)) {
-  return [get, problem](const toml::node& n, Config& c) -> std::optional<std::string> {
-    if (!n.is_string()) return "must be a string";
-    const std::string value = *n.value<std::string>();
-    if (auto why = problem(value); !why.empty()) return why;
-    get(c) = value;
-    return std::nullopt;
-  };
-}
-
 // The URL as a problem may show it: never a password written into it (user:secret@host).
 std::string shown_url(std::string_view text) {
   const auto at = text.rfind('@');

@@ -152,6 +152,18 @@ inline Reader table_list(std::string_view list_name, std::function<void(Config&)
   };
 }
 
+// A string the rule `problem` accepts ("" = fine).
+template <class Get>
+Reader checked_text(Get get, std::string (*problem)(std::string_view)) {
+  return [get, problem](const toml::node& n, Config& c) -> std::optional<std::string> {
+    if (!n.is_string()) return "must be a string";
+    const std::string value = *n.value<std::string>();
+    if (auto why = problem(value); !why.empty()) return why;
+    get(c) = value;
+    return std::nullopt;
+  };
+}
+
 // The two caps of a device listener (interfaces.md §2).
 template <class Get>
 std::vector<KeySpec> connection_limit_keys(Get get) {
