@@ -55,6 +55,32 @@ std::string write_snapshot(const fs::path& source, const fs::path& partial) {
 
 }  // namespace
 
+// The copy is at most the database's size: refuse rather than fill the disk the server may share.
+std::string room_problem(const fs::path& source, const fs::path& folder) {
+  std::error_code error;
+  const auto needed = fs::file_size(source, error);
+  const auto space = fs::space(folder, error);
+  if (error || space.available >= needed) return "";
+  return "not enough space in " + folder.string() + " (" + std::to_string(space.available >> 20) + " MiB free, the database is " +
+         std::to_string(needed >> 20) + " MiB)";
+}
+
+// Puts the finished copy in place: replacing `target` only when allowed (link() never replaces).
+bool put_in_place(const fs::path& partial, const fs::path& target, bool overwrite) {
+  if (overwrite) return ::rename(partial.c_str(), target.c_str()) == 0;
+  if (::link(partial.c_str(), target.c_str()) != 0) {
+    if (errno != EPERM && errno != EOPNOTSUPP) return false;
+    // A file system without hard links (a FAT stick): check, then rename.
+    if (std::error_code error; fs::exists(target, error)) {
+      errno = EEXIST;
+      return false;
+    }
+    return ::rename(partial.c_str(), target.c_str()) == 0;
+  }
+  ::unlink(partial.c_str());
+  return true;
+}
+
 BackupOutcome backup_database(const fs::path& source, const fs::path& target, bool overwrite) {
   std::error_code error;
   if (!fs::is_regular_file(source, error)) return failed("no database at " + source.string());
@@ -63,6 +89,7 @@ BackupOutcome backup_database(const fs::path& source, const fs::path& target, bo
     if (!overwrite) return failed(target.string() + " exists; add --force to replace it");
   }
   const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  if (const std::string problem = room_problem(source, folder); !problem.empty()) return failed(problem);
   const fs::path partial = folder / ("." + target.filename().string() + ".partial-" + std::to_string(::getpid()));
   std::string problem;
   try {
@@ -70,8 +97,9 @@ BackupOutcome backup_database(const fs::path& source, const fs::path& target, bo
   } catch (const storage::StorageError& e) {
     problem = e.what();
   }
-  if (problem.empty() && (::rename(partial.c_str(), target.c_str()) != 0 || !sync_path(folder, O_RDONLY | O_DIRECTORY))) {
-    problem = "cannot move the copy to " + target.string() + ": " + std::strerror(errno);
+  if (problem.empty() && (!put_in_place(partial, target, overwrite) || !sync_path(folder, O_RDONLY | O_DIRECTORY))) {
+    problem = errno == EEXIST ? target.string() + " appeared meanwhile; add --force to replace it"
+                              : "cannot move the copy to " + target.string() + ": " + std::strerror(errno);
   }
   if (!problem.empty()) {
     fs::remove(partial, error);

@@ -3,6 +3,8 @@
 // was committed when it began (every record acknowledged before it) and nothing half-written; the
 // server's writer goes on meanwhile (WAL mode). The copy is written beside FILE, checked with
 // quick_check, flushed to disk and only then renamed to FILE, so FILE is never a partial copy.
+// While it reads, the server's write-ahead log cannot restart from its beginning, so a backup of a
+// large database makes the log grow (and the writer's checkpoints wait) until it ends.
 #pragma once
 
 #include <cstdint>

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,13 +89,33 @@ bool check_database_file(const std::string& path, Findings& findings) {
   }
 }
 
+// A database file owned by another user than its folder: a copy restored as root, which the
+// service's user cannot open.
+std::optional<Finding> judge_owner(const std::string& path, const fs::path& folder) {
+  struct stat file_info {};
+  struct stat folder_info {};
+  if (::stat(path.c_str(), &file_info) != 0 || ::stat(folder.c_str(), &folder_info) != 0) return std::nullopt;
+  if (file_info.st_uid == folder_info.st_uid) return std::nullopt;
+  return Finding{Verdict::problem, "database",
+                 fmt::format("{} is owned by uid {}, its folder by uid {}: sunkeep may not be able to open it", path, file_info.st_uid,
+                             folder_info.st_uid),
+                 fmt::format("sudo chown --reference={} {}", folder.string(), path)};
+}
+
 Findings check_database(const std::string& path, bool& readable) {
   Findings findings;
   const fs::path folder = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
   std::error_code error;
   readable = false;
-  if (fs::exists(path, error)) {
+  const bool exists = fs::exists(path, error);
+  if (error) {
+    findings.push_back({Verdict::problem, "database", "cannot look for " + path + ": " + error.message(),
+                        "run doctor as root (sudo): the service's folder is closed to other users"});
+    return findings;
+  }
+  if (exists) {
     readable = check_database_file(path, findings);
+    if (auto owner = judge_owner(path, folder)) findings.push_back(std::move(*owner));
   } else {
     const fs::path ancestor = existing_ancestor(folder);
     const bool writable = ::access(ancestor.c_str(), W_OK) == 0;
@@ -102,27 +123,37 @@ Findings check_database(const std::string& path, bool& readable) {
                         "no database at " + path + " yet" + (writable ? ": `sunkeep serve` creates it" : " and " + ancestor.string() + " is not writable"),
                         writable ? "" : "make the folder writable for sunkeep's user or change [storage] path"});
   }
-  findings.push_back(judge_disk_space(existing_ancestor(folder).string(), disk_space(existing_ancestor(folder).string())));
+  const std::string space_folder = existing_ancestor(folder).string();
+  findings.push_back(judge_disk_space(space_folder, disk_space(space_folder)));
   return findings;
 }
 
-Finding judge_port(const config::ListenAddress& listener, const PortProbe& probe) {
-  const std::string where = fmt::format("{} {} ({})", listener.udp ? "UDP" : "TCP", listener.endpoint.to_string(), listener.key);
-  if (probe.free) return {Verdict::info, "port", where + " is free", ""};
-  if (probe.holder && probe.holder->program == "sunkeep") {
-    return {Verdict::ok, "port", fmt::format("{} is held by sunkeep (pid {})", where, probe.holder->pid), ""};
-  }
-  if (probe.holder) {
-    return {Verdict::problem, "port", fmt::format("{} is held by {} (pid {})", where, probe.holder->program, probe.holder->pid),
-            "stop that program or change " + listener.key};
+std::string holder_names(const std::vector<PortHolder>& holders) {
+  std::vector<std::string> names;
+  for (const auto& h : holders) names.push_back(fmt::format("{} (pid {})", h.program, h.pid));
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+}  // namespace
+
+Finding judge_port(const std::string& key, const config::Endpoint& endpoint, bool udp, const PortProbe& probe) {
+  const std::string where = fmt::format("{} {} ({})", udp ? "UDP" : "TCP", endpoint.to_string(), key);
+  const auto sunkeep = std::find_if(probe.holders.begin(), probe.holders.end(), [](const PortHolder& h) { return h.program == "sunkeep"; });
+  if (sunkeep != probe.holders.end()) return {Verdict::ok, "port", fmt::format("{} is held by sunkeep (pid {})", where, sunkeep->pid), ""};
+  if (probe.bindable && probe.holders.empty()) return {Verdict::info, "port", where + " is free", ""};
+  if (probe.bindable) return {Verdict::info, "port", where + " is shared with " + holder_names(probe.holders) + "; sunkeep can share it", ""};
+  if (!probe.holders.empty()) {
+    return {Verdict::problem, "port", where + " is held by " + holder_names(probe.holders), "stop that program or change " + key};
   }
   if (probe.error == std::strerror(EADDRINUSE)) {
     return {Verdict::info, "port", where + " is in use by a process this user cannot see",
             "run doctor as root to see whether it is sunkeep"};
   }
   return {Verdict::problem, "port", where + " cannot be bound: " + probe.error,
-          "use an address of this host in " + listener.key + " (0.0.0.0 = all)"};
+          "use an address of this host in " + key + " (0.0.0.0 = all)"};
 }
+
+namespace {
 
 Findings check_ports(const config::Config& config) {
   Findings findings;
@@ -130,8 +161,8 @@ Findings check_ports(const config::Config& config) {
   for (const auto& listener : config::listen_addresses(config)) {
     if (listener.endpoint.port == 0) continue;  // any free port: nothing to check
     const PortProbe probe = probe_port(listener.endpoint, listener.udp);
-    all_free = all_free && probe.free;
-    findings.push_back(judge_port(listener, probe));
+    all_free = all_free && probe.bindable && probe.holders.empty();
+    findings.push_back(judge_port(listener.key, listener.endpoint, listener.udp, probe));
   }
   if (all_free && !findings.empty()) {
     findings.push_back({Verdict::problem, "server", "sunkeep is not running with this config (none of its ports is held)",
@@ -239,9 +270,15 @@ Finding judge_resolution(const std::string& name, const Resolution& resolution, 
     return {Verdict::problem, "dns", name + " does not resolve through " + asked + ": " + resolution.error, advice};
   }
   const std::string answer = fmt::format("{}", fmt::join(resolution.addresses, ", "));
-  const auto is_local = [&](const std::string& a) { return std::find(local.begin(), local.end(), a) != local.end(); };
-  if (std::any_of(resolution.addresses.begin(), resolution.addresses.end(), is_local)) {
+  const auto is_lan_address_here = [&](const std::string& a) {
+    return !is_loopback_address(a) && std::find(local.begin(), local.end(), a) != local.end();
+  };
+  if (std::any_of(resolution.addresses.begin(), resolution.addresses.end(), is_lan_address_here)) {
     return {Verdict::ok, "dns", name + " resolves to this host (" + answer + ") through " + asked, ""};
+  }
+  if (std::all_of(resolution.addresses.begin(), resolution.addresses.end(), is_loopback_address)) {
+    return {Verdict::problem, "dns", name + " resolves to " + answer + " through " + asked + ": a loopback address, which a battery takes as itself",
+            "answer with this host's LAN address instead (" + std::string(redirect_guide) + ")"};
   }
   return {Verdict::problem, "dns", name + " resolves to " + answer + " through " + asked + ", not to this host: the battery still reaches the vendor cloud", advice};
 }

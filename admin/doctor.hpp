@@ -30,7 +30,7 @@ struct DoctorOptions {
 
 // Below this much free space on the database's file system a finding says the disk is full.
 inline constexpr std::uint64_t low_disk_bytes = 256ULL << 20;
-// A device not heard for this long is a problem (an SMA inverter sleeps through the night).
+// A device not heard for this long is a problem (a PV inverter may sleep through the night).
 inline constexpr std::int64_t silent_device_ms = 24LL * 3600 * 1000;
 // Connections refused this recently are a problem; older ones are shown as information.
 inline constexpr std::int64_t recent_refusal_ms = 7LL * 24 * 3600 * 1000;
@@ -39,6 +39,7 @@ inline constexpr std::int64_t recent_refusal_ms = 7LL * 24 * 3600 * 1000;
 Finding judge_disk_space(const std::string& folder, const std::optional<DiskSpace>& space);
 Finding judge_resolution(const std::string& name, const Resolution& resolution,
                          const std::vector<std::string>& local_addresses, const std::string& asked);
+Finding judge_port(const std::string& key, const config::Endpoint& endpoint, bool udp, const PortProbe& probe);
 
 // Every check, in order.
 std::vector<Finding> run_doctor(const DoctorOptions& options);

@@ -62,7 +62,8 @@ HealthAnswer probe_health(const config::Endpoint& http_listen, std::chrono::mill
   const std::string body = body_at == std::string::npos ? "" : answer.substr(body_at + 4);
   const bool status_200 = answer.rfind("HTTP/1.1 200", 0) == 0 || answer.rfind("HTTP/1.0 200", 0) == 0;
   const auto json = nlohmann::json::parse(body, nullptr, false);
-  const bool ok = status_200 && json.is_object() && json.value("status", "") == "ok";
+  // "storage" says "failing: …" while nothing can be stored (and so nothing is acknowledged).
+  const bool ok = status_200 && json.is_object() && json.value("status", "") == "ok" && json.value("storage", "ok") == "ok";
   return {ok, body.empty() ? answer.substr(0, answer.find("\r\n")) : body};
 }
 

@@ -11,7 +11,7 @@
 namespace sunkeep::admin {
 
 struct HealthAnswer {
-  bool healthy = false;  // HTTP 200 with "status":"ok"
+  bool healthy = false;  // HTTP 200 with "status":"ok" and storage "ok"
   std::string detail;    // the answer's body, or why there is none
 };
 

@@ -66,32 +66,41 @@ std::vector<std::string> socket_inodes(const std::string& table, std::uint16_t p
   return inodes;
 }
 
-// The process with one of `inodes` among its open files, if /proc lets us see it.
-std::optional<PortHolder> process_with_socket(const std::vector<std::string>& inodes) {
+// The entries of a folder, skipping what vanishes or cannot be read meanwhile (processes come and go).
+std::vector<fs::path> entries(const fs::path& folder) {
+  std::vector<fs::path> found;
   std::error_code error;
-  for (const auto& process : fs::directory_iterator("/proc", error)) {
-    const std::string name = process.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    for (const auto& fd : fs::directory_iterator(process.path() / "fd", error)) {
-      const std::string target = fs::read_symlink(fd.path(), error).string();
-      for (const auto& inode : inodes) {
-        if (target != "socket:[" + inode + "]") continue;
-        std::string program;
-        std::getline(std::ifstream(process.path() / "comm"), program);
-        return PortHolder{static_cast<pid_t>(std::stol(name)), program};
-      }
-    }
-  }
-  return std::nullopt;
+  fs::directory_iterator it(folder, error);
+  for (; !error && it != fs::directory_iterator(); it.increment(error)) found.push_back(it->path());
+  return found;
 }
 
-std::optional<PortHolder> port_holder(std::uint16_t port, bool udp) {
+// The processes with one of `inodes` among their open files, as far as /proc lets us see.
+std::vector<PortHolder> processes_with_socket(const std::vector<std::string>& inodes) {
+  std::vector<PortHolder> holders;
+  std::error_code error;
+  for (const auto& process : entries("/proc")) {
+    const std::string name = process.filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    for (const auto& fd : entries(process / "fd")) {
+      const std::string target = fs::read_symlink(fd, error).string();
+      if (error || std::none_of(inodes.begin(), inodes.end(), [&](const std::string& i) { return target == "socket:[" + i + "]"; })) continue;
+      std::string program;
+      std::getline(std::ifstream(process / "comm"), program);
+      holders.push_back({static_cast<pid_t>(std::stol(name)), program});
+      break;
+    }
+  }
+  return holders;
+}
+
+std::vector<PortHolder> port_holders(std::uint16_t port, bool udp) {
   const std::string kind = udp ? "udp" : "tcp";
   auto inodes = socket_inodes(kind, port, !udp);
   const auto v6 = socket_inodes(kind + "6", port, !udp);
   inodes.insert(inodes.end(), v6.begin(), v6.end());
-  if (inodes.empty()) return std::nullopt;
-  return process_with_socket(inodes);
+  if (inodes.empty()) return {};
+  return processes_with_socket(inodes);
 }
 
 std::string address_text(const sockaddr* address) {
@@ -159,12 +168,16 @@ PortProbe probe_port(const config::Endpoint& endpoint, bool udp) {
   const int fd = ::socket(address.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0) return {false, std::strerror(errno), {}};
   const int on = 1;
-  if (!udp) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);  // a closed connection's TIME_WAIT is no holder
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);  // TCP: a closed connection's TIME_WAIT is no holder
+  if (udp) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
   const bool bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), size) == 0 && (udp || ::listen(fd, 1) == 0);
   const int bind_errno = errno;
   ::close(fd);
-  if (bound) return {true, "", {}};
-  return {false, std::strerror(bind_errno), port_holder(endpoint.port, udp)};
+  return {bound, bound ? "" : std::strerror(bind_errno), port_holders(endpoint.port, udp)};
+}
+
+bool is_loopback_address(const std::string& address) {
+  return address == "::1" || address.rfind("127.", 0) == 0 || address.rfind("::ffff:127.", 0) == 0;
 }
 
 std::vector<std::string> local_addresses() {

@@ -20,16 +20,20 @@ struct PortHolder {
 };
 
 struct PortProbe {
-  bool free = false;                 // it could be bound now
-  std::string error;                 // why not, when not free
-  std::optional<PortHolder> holder;  // the process with that port open, when it can be seen
+  bool bindable = false;            // sunkeep could bind it now (UDP: sharing it as sunkeep does)
+  std::string error;                // why not
+  std::vector<PortHolder> holders;  // the processes with that port open (TCP: listening), as far as /proc shows
 };
 
-// Tries to bind `endpoint` (TCP listening, or UDP), then releases it.
+// Tries to bind `endpoint` (TCP listening, or UDP with SO_REUSEADDR and SO_REUSEPORT like sunkeep's
+// meter listener), releases it, and looks up who holds the port.
 PortProbe probe_port(const config::Endpoint& endpoint, bool udp);
 
 // The addresses of this host's interfaces, loopback included, as text ("192.168.1.10", "::1").
 std::vector<std::string> local_addresses();
+
+// 127.0.0.0/8 or ::1: an address every device has for itself.
+bool is_loopback_address(const std::string& address);
 
 struct Resolution {
   std::vector<std::string> addresses;  // empty when the name did not resolve

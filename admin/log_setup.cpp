@@ -6,9 +6,13 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 namespace sunkeep::admin {
 
@@ -33,6 +37,12 @@ class PriorityFlag final : public spdlog::custom_flag_formatter {
 bool under_systemd(const char* journal_stream, const char* invocation_id) {
   const auto set = [](const char* value) { return value != nullptr && *value != '\0'; };
   return set(journal_stream) || set(invocation_id);
+}
+
+bool stdout_is_journal_stream(const char* journal_stream) {
+  struct stat out {};
+  if (journal_stream == nullptr || ::fstat(STDOUT_FILENO, &out) != 0) return false;
+  return std::string(journal_stream) == std::to_string(out.st_dev) + ":" + std::to_string(out.st_ino);
 }
 
 int syslog_priority(level_enum level) {
@@ -74,8 +84,10 @@ void apply_log_settings(const LogSettings& settings) {
 }
 
 void configure_logging(level_enum config_level) {
-  const LogSettings settings = decide_log_settings(std::getenv("SUNKEEP_LOG_LEVEL"), config_level,
-                                                   under_systemd(std::getenv("JOURNAL_STREAM"), std::getenv("INVOCATION_ID")));
+  // A JOURNAL_STREAM inherited by a program whose output went elsewhere does not count.
+  const char* journal_stream = std::getenv("JOURNAL_STREAM");
+  const bool journal = under_systemd(stdout_is_journal_stream(journal_stream) ? journal_stream : nullptr, std::getenv("INVOCATION_ID"));
+  const LogSettings settings = decide_log_settings(std::getenv("SUNKEEP_LOG_LEVEL"), config_level, journal);
   apply_log_settings(settings);
   if (!settings.ignored_environment.empty()) {
     spdlog::warn("SUNKEEP_LOG_LEVEL=\"{}\" names no level ({}); using {}", settings.ignored_environment,

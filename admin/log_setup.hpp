@@ -16,6 +16,9 @@ namespace sunkeep::admin {
 // Whether the process runs as a systemd service with its output in the journal.
 bool under_systemd(const char* journal_stream, const char* invocation_id);
 
+// Whether standard output is the journal stream JOURNAL_STREAM ("<device>:<inode>") names.
+bool stdout_is_journal_stream(const char* journal_stream);
+
 // The syslog priority (RFC 5424 severity) the journal files a line of `level` under.
 int syslog_priority(spdlog::level::level_enum level);
 

@@ -2,6 +2,7 @@
 // `sunkeep backup` (a consistent copy under load) and `sunkeep doctor` (each finding it must make).
 #include "admin/backup.hpp"
 #include "admin/doctor.hpp"
+#include "admin/health_probe.hpp"
 #include "admin/log_setup.hpp"
 #include "common/civil_time.hpp"
 #include "config/config.hpp"
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -81,6 +83,55 @@ std::string line_with(const std::string& report, const std::string& needle) {
   return "";
 }
 
+// An address of this host that is not loopback: what a DNS override must answer. A DNS answer
+// only; nothing connects to it.
+std::string lan_address() {
+  for (const auto& address : admin::local_addresses()) {
+    if (!admin::is_loopback_address(address) && address.find(':') == std::string::npos) return address;
+  }
+  return "";
+}
+
+// Answers one HTTP request on a loopback port with `answer`, then closes.
+class OneAnswerServer {
+ public:
+  explicit OneAnswerServer(std::string answer) : answer_(std::move(answer)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address = loopback(0);
+    socklen_t size = sizeof address;
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), size);
+    ::listen(fd_, 1);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] {
+      const int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) return;
+      std::array<char, 1024> request{};
+      [[maybe_unused]] const auto got = ::read(client, request.data(), request.size());
+      [[maybe_unused]] const auto sent = ::write(client, answer_.data(), answer_.size());
+      ::close(client);
+    });
+  }
+  ~OneAnswerServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(fd_);
+  }
+  OneAnswerServer(const OneAnswerServer&) = delete;
+  OneAnswerServer& operator=(const OneAnswerServer&) = delete;
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+
+ private:
+  std::string answer_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+std::string http_answer(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
 void make_database(const std::string& path, int rows) {
   storage::Connection db(path);
   db.exec("CREATE TABLE IF NOT EXISTS t (x INTEGER)");
@@ -109,6 +160,15 @@ TEST_CASE("log: systemd is told by JOURNAL_STREAM or INVOCATION_ID") {
   CHECK_FALSE(admin::under_systemd("", ""));
   CHECK(admin::under_systemd("8:12345", nullptr));
   CHECK(admin::under_systemd(nullptr, "0123abcd"));
+}
+
+TEST_CASE("log: JOURNAL_STREAM counts only when it names this process's standard output") {
+  struct stat out {};
+  REQUIRE(::fstat(STDOUT_FILENO, &out) == 0);
+  const std::string mine = std::to_string(out.st_dev) + ":" + std::to_string(out.st_ino);
+  CHECK(admin::stdout_is_journal_stream(mine.c_str()));
+  CHECK_FALSE(admin::stdout_is_journal_stream("1:2"));
+  CHECK_FALSE(admin::stdout_is_journal_stream(nullptr));
 }
 
 TEST_CASE("log: a journal line is the syslog priority and the text, without a timestamp") {
@@ -236,6 +296,9 @@ TEST_CASE("doctor: the disk space and DNS judgements") {
 
   const std::vector<std::string> local{"127.0.0.1", "192.168.1.10", "::1"};
   CHECK(admin::judge_resolution("www.alphaess.com", {{"192.168.1.10"}, ""}, local, "r").verdict == Verdict::ok);
+  const auto itself = admin::judge_resolution("www.alphaess.com", {{"127.0.0.1"}, ""}, local, "r");
+  CHECK(itself.verdict == Verdict::problem);  // a battery told 127.0.0.1 calls itself
+  CHECK(itself.text.find("loopback") != std::string::npos);
   const auto cloud = admin::judge_resolution("www.alphaess.com", {{"47.254.1.2"}, ""}, local, "r");
   CHECK(cloud.verdict == Verdict::problem);
   CHECK(cloud.text.find("47.254.1.2") != std::string::npos);
@@ -243,12 +306,47 @@ TEST_CASE("doctor: the disk space and DNS judgements") {
   CHECK(admin::judge_resolution("www.alphaess.com", {{}, "no such name"}, local, "r").verdict == Verdict::problem);
 }
 
+TEST_CASE("doctor: the port judgement / sunkeep among a port's holders, a shared UDP port, another program") {
+  using admin::Verdict;
+  const config::Endpoint meter{"0.0.0.0", 9522};
+  const admin::PortHolder sunkeep{10, "sunkeep"};
+  const admin::PortHolder other{20, "hass"};
+  CHECK(admin::judge_port("sma.energy_meter_listen", meter, true, {false, "in use", {other, sunkeep}}).verdict == Verdict::ok);
+  const auto shared = admin::judge_port("sma.energy_meter_listen", meter, true, {true, "", {other}});
+  CHECK(shared.verdict == Verdict::info);
+  CHECK(shared.text.find("hass (pid 20)") != std::string::npos);
+  const auto taken = admin::judge_port("http.listen", {"127.0.0.1", 8080}, false, {false, "Address already in use", {other}});
+  CHECK(taken.verdict == Verdict::problem);
+  CHECK(taken.advice.find("http.listen") != std::string::npos);
+  CHECK(admin::judge_port("http.listen", {"127.0.0.1", 8080}, false, {true, "", {}}).verdict == Verdict::info);
+  CHECK(admin::judge_port("http.listen", {"10.9.9.9", 8080}, false, {false, "Cannot assign requested address", {}}).verdict == Verdict::problem);
+}
+
+TEST_CASE("health: ok only with status and storage ok / a closed port or a failing storage is not healthy") {
+  TempDir dir;
+  ServerProcess server({.config_path = write_loopback_config(dir.path().string()), .log_path = dir.file("server.log")});
+  const auto live = admin::probe_health({"127.0.0.1", server.http_port()}, 3s);
+  CHECK(live.healthy);
+  CHECK(live.detail.find("\"status\":\"ok\"") != std::string::npos);
+  CHECK(server.terminate() == 0);
+  const auto gone = admin::probe_health({"127.0.0.1", server.http_port()}, 3s);
+  CHECK_FALSE(gone.healthy);
+  CHECK_FALSE(gone.detail.empty());
+
+  OneAnswerServer failing(http_answer(R"({"status":"ok","storage":"failing: disk full"})"));
+  CHECK_FALSE(admin::probe_health({"0.0.0.0", failing.port()}, 3s).healthy);  // 0.0.0.0 is asked on loopback
+  OneAnswerServer fine(http_answer(R"({"status":"ok","storage":"ok"})"));
+  CHECK(admin::probe_health({"127.0.0.1", fine.port()}, 3s).healthy);
+}
+
 TEST_CASE("doctor: a missing redirect, then a device heard, then all well, then a battery speaking TLS") {
   TempDir dir;
   const std::string config = write_fixed_port_config(dir, free_port(SOCK_STREAM), free_port(SOCK_STREAM));
   ServerProcess server({.config_path = config, .log_path = dir.file("server.log")});
 
-  FakeDns half_redirected({{"www.alphaess.com", "127.0.0.1"}, {"cloud.alphaess.com", "203.0.113.9"}});
+  const std::string lan = lan_address();
+  REQUIRE_MESSAGE(!lan.empty(), "this host has no non-loopback IPv4 address for the DNS answers");
+  FakeDns half_redirected({{"www.alphaess.com", lan}, {"cloud.alphaess.com", "203.0.113.9"}});
   const auto missing = doctor(config, half_redirected);
   INFO(missing.output);
   CHECK(missing.exit_code == 1);
@@ -268,7 +366,7 @@ TEST_CASE("doctor: a missing redirect, then a device heard, then all well, then 
   CHECK(line_with(heard.output, "alphaess:ALDOCTOR last heard").rfind("ok", 0) == 0);
   CHECK(line_with(heard.output, "cloud.alphaess.com").rfind("info", 0) == 0);  // it reaches sunkeep anyway (DNAT)
 
-  FakeDns redirected({{"www.alphaess.com", "127.0.0.1"}, {"cloud.alphaess.com", "127.0.0.1"}});
+  FakeDns redirected({{"www.alphaess.com", lan}, {"cloud.alphaess.com", lan}});
   const auto well = doctor(config, redirected);
   INFO(well.output);
   CHECK(well.exit_code == 0);
@@ -323,6 +421,19 @@ TEST_CASE("doctor: a port held by another program / a config problem / sunkeep n
   INFO(idle);
   CHECK(line_with(idle, "(http.listen) is free").rfind("info", 0) == 0);
   CHECK(line_with(idle, "sunkeep is not running").rfind("PROBLEM", 0) == 0);
+}
+
+TEST_CASE("doctor: a database restored as another user than its folder's is a problem with the chown to do") {
+  TempDir dir;
+  const std::string config = write_fixed_port_config(dir, free_port(SOCK_STREAM), free_port(SOCK_STREAM));
+  make_database(dir.file("sunkeep.db"), 1);
+  const auto as_is = admin::format_findings(admin::run_doctor({.config_path = config, .resolver = admin::Resolver{"127.0.0.1", 9}, .now = 0}));
+  CHECK(as_is.find("owned by uid") == std::string::npos);
+  REQUIRE_MESSAGE(::chown(dir.file("sunkeep.db").c_str(), 54321, 54321) == 0, "changing a file's owner needs root");
+  const auto restored = admin::format_findings(admin::run_doctor({.config_path = config, .resolver = admin::Resolver{"127.0.0.1", 9}, .now = 0}));
+  INFO(restored);
+  CHECK(line_with(restored, "owned by uid 54321").rfind("PROBLEM", 0) == 0);
+  CHECK(restored.find("chown --reference=" + dir.path().string()) != std::string::npos);
 }
 
 TEST_CASE("doctor: a full disk under the database is a problem with what to do") {
