@@ -5,8 +5,9 @@
 # it store a captured meter datagram sent to the multicast group; then requires that
 #  - every system call it made is allowed by the unit's SystemCallFilter= lines,
 #  - every socket family it opened is in RestrictAddressFamilies=,
-#  - it wrote only below its state folder (ProtectSystem=strict + StateDirectory) and /tmp,
-#  - no memory was both writable and executable (MemoryDenyWriteExecute=),
+#  - it created, wrote, renamed or removed files only below its state folder (ProtectSystem=strict
+#    + StateDirectory) and /tmp,
+#  - no memory was mapped writable and executable, nor made executable later (MemoryDenyWriteExecute=),
 #  - it bound ports above 1023 and joined the multicast group without privileges.
 # Usage: check-sandbox.sh BINARY UNIT (as root; reads ../shared/fixtures or SUNKEEP_FIXTURES)
 set -euo pipefail
@@ -47,8 +48,14 @@ ip link set sk0 multicast on up
 ip route add 224.0.0.0/4 dev sk0
 
 uid=61234
-state=$(mktemp -d)
+state=$(mktemp -d /var/tmp/sunkeep-sandbox.XXXXXX)  # not below /tmp, which the check allows
 chown "$uid:$uid" "$state"
+server=
+cleanup() {
+  if [ -n "$server" ]; then kill -KILL "$server" 2>/dev/null || true; fi
+  rm -rf "$state" "$allowed" "$denied"
+}
+trap cleanup EXIT
 cat >"$state/sunkeep.toml" <<TOML
 [storage]
 path = "$state/data/sunkeep.db"
@@ -84,6 +91,7 @@ done
 [ "$stored" = yes ] || fail "the meter datagram sent to 239.12.255.254 was not stored"
 kill -TERM "$(pgrep -P "$server")"  # sunkeep, strace's child
 wait "$server" || fail "sunkeep exited with an error after SIGTERM"
+server=
 grep -q "stopped; storage flushed" "$log" || fail "no clean shutdown"
 
 calls=$(grep -oE '^[0-9]+ +[a-z0-9_]+\(' "$trace" | sed -E 's/^[0-9]+ +//; s/\($//' | sort -u)
@@ -92,15 +100,18 @@ outside=$(comm -23 <(echo "$calls") "$allowed"; echo "$calls" | grep -xFf "$deni
 for family in $(grep -oE 'socket\((AF_[A-Z0-9]+)' "$trace" | sed 's/socket(//' | sort -u); do
   [[ " $families " == *" $family "* ]] || fail "socket family $family is not in RestrictAddressFamilies"
 done
-written=$(grep -E 'open(at)?\(.*O_(WRONLY|RDWR|CREAT)' "$trace" | grep -v ' = -1 ' | grep -oE '"[^"]+"' | tr -d '"' | sort -u)
+written=$( (grep -E '^[0-9]+ +(open|openat|openat2)\(.*O_(WRONLY|RDWR|CREAT)' "$trace"
+           grep -E '^[0-9]+ +(creat|mkdir|mkdirat|unlink|unlinkat|rmdir|rename|renameat|renameat2|link|linkat|symlink|symlinkat|truncate|chmod|fchmodat)\(' "$trace") |
+         grep -v ' = -1 ' | grep -oE '"[^"]+"' | tr -d '"' | sort -u)
 grep -qx "$state/data/sunkeep.db" <<<"$written" || fail "the trace shows no write of the database (is the trace complete?)"
 for path in $written; do
-  [[ $path == "$state/data/"* || $path == /tmp/* || $path == /dev/null ]] || fail "wrote $path outside its state folder"
+  [[ $path == "$state/data" || $path == "$state/data/"* || $path == /tmp/* || $path == /dev/null ]] || fail "wrote $path outside its state folder"
 done
-if grep -E '(mmap|mprotect)\(.*PROT_WRITE\|PROT_EXEC' "$trace" | grep -qv ' = -1 '; then fail "mapped memory writable and executable"; fi
+if grep -E '(mmap|mprotect|pkey_mprotect)\(.*PROT_WRITE\|PROT_EXEC' "$trace" | grep -qv ' = -1 '; then fail "mapped memory writable and executable"; fi
+if grep -E '(mprotect|pkey_mprotect)\(.*PROT_EXEC' "$trace" | grep -qv ' = -1 '; then fail "made memory executable after mapping it"; fi
+if grep -E 'shmat\(.*SHM_EXEC' "$trace" | grep -qv ' = -1 '; then fail "attached executable shared memory"; fi
 grep -qE 'IP_ADD_MEMBERSHIP.* = 0$' "$trace" || fail "did not join the multicast group"
 for port in $(grep -oE 'bind\(.*sin6?_port=htons\(([0-9]+)\).* = 0$' "$trace" | grep -oE 'htons\([0-9]+\)' | tr -dc '0-9\n'); do
   [ "$port" -ge 1024 ] || fail "bound privileged port $port"
 done
 echo "check-sandbox: $(echo "$calls" | wc -l) distinct system calls, all allowed; socket families $(grep -oE 'socket\((AF_[A-Z0-9]+)' "$trace" | sed 's/socket(//' | sort -u | tr '\n' ' ')within \"$families\"; writes only in the state folder; no W+X memory; joined 239.12.255.254 and stored a meter datagram as uid $uid without capabilities"
-rm -rf "$state" "$allowed" "$denied"

@@ -21,7 +21,8 @@ for _ in $(seq 1 150); do
   kill -0 "$server" 2>/dev/null || { echo "chroot-serve: sunkeep serve exited:"; cat "$log"; exit 1; }
   sleep 0.2
 done
-echo "chroot-serve: health: $(in_root sunkeep health --config "$config")"
+answer=$(in_root sunkeep health --config "$config") || { echo "chroot-serve: not healthy: $answer"; cat "$log"; exit 1; }
+echo "chroot-serve: health: $answer"
 in_root sunkeep backup /var/lib/sunkeep/backup.db --config "$config"
 in_root sunkeep backup /var/lib/sunkeep/backup.db --config "$config" 2>/dev/null && { echo "chroot-serve: backup overwrote"; exit 1; }
 echo "chroot-serve: sunkeep doctor says (problems expected: no device, no redirect):"

@@ -8,6 +8,7 @@
 # mirror (SUNKEEP_DEBIAN_MIRROR, default http://deb.debian.org/debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+fail() { echo "package-test: $*"; exit 1; }
 bash scripts/install-deps.sh --package-test
 cmake --preset package >/dev/null
 cmake --build --preset package
@@ -15,7 +16,7 @@ rm -f build/package/sunkeep_*.deb
 cpack --preset deb >/dev/null
 debs=(build/package/sunkeep_*_"$(dpkg --print-architecture)".deb)
 deb=${debs[0]}
-[ -f "$deb" ] || { echo "package-test: no sunkeep_<version>_<arch>.deb"; exit 1; }
+[ -f "$deb" ] || fail "no sunkeep_<version>_<arch>.deb"
 echo "package-test: built $deb"
 dpkg-deb --info "$deb" | sed -n 's/^ \(Depends\|Version\|Architecture\):/  \1:/p'
 
@@ -48,16 +49,18 @@ in_root "$root" apt-get update -qq
 DEBIAN_FRONTEND=noninteractive in_root "$root" apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "/tmp/$(basename "$deb")" >/dev/null
 in_root "$root" sunkeep --version
 in_root "$root" sunkeep check-config /etc/sunkeep/sunkeep.toml
-grep -qx /etc/sunkeep/sunkeep.toml "$root/var/lib/dpkg/info/sunkeep.conffiles"
-[ -f "$root/usr/lib/systemd/system/sunkeep.service" ] && [ -f "$root/usr/share/doc/sunkeep/redirect.md" ]
+grep -qx /etc/sunkeep/sunkeep.toml "$root/var/lib/dpkg/info/sunkeep.conffiles" || fail "the config is no conffile"
+for file in /usr/lib/systemd/system/sunkeep.service /usr/share/doc/sunkeep/redirect.md; do
+  [ -f "$root$file" ] || fail "$file is missing"
+done
 systemd-analyze security --offline=true --threshold=20 "$root/usr/lib/systemd/system/sunkeep.service" >/dev/null
 served "$root" 0:0 /etc/sunkeep/sunkeep.toml
 in_root "$root" dpkg --remove sunkeep >/dev/null
-[ ! -e "$root/usr/bin/sunkeep" ] && [ -f "$root/etc/sunkeep/sunkeep.toml" ] && [ -f "$root/var/lib/sunkeep/sunkeep.db" ] ||
-  { echo "package-test: remove must take the program and keep the config and data"; exit 1; }
+if [ -e "$root/usr/bin/sunkeep" ] || [ ! -f "$root/etc/sunkeep/sunkeep.toml" ] || [ ! -f "$root/var/lib/sunkeep/sunkeep.db" ]; then
+  fail "remove must take the program and keep the config and data"
+fi
 in_root "$root" dpkg --purge sunkeep >/dev/null
-[ ! -e "$root/etc/sunkeep" ] && [ ! -e "$root/var/lib/sunkeep" ] ||
-  { echo "package-test: purge must take the config and the data"; exit 1; }
+if [ -e "$root/etc/sunkeep" ] || [ -e "$root/var/lib/sunkeep" ]; then fail "purge must take the config and the data"; fi
 echo "package-test: installed, ran, removed and purged in a clean Debian 12 root"
 
 # The Containerfile's runtime stage in another clean root (no container engine runs here).

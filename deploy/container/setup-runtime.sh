@@ -8,7 +8,7 @@ deb="$1"
 config="$2"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends -o Dpkg::Use-Pty=0 "$deb"
+apt-get install -y --no-install-recommends -o Dpkg::Use-Pty=0 "$deb" ca-certificates  # for mqtts://
 rm -rf /var/lib/apt/lists/*
 install -m 0644 "$config" /etc/sunkeep/container.toml
 groupadd --system --gid 10001 sunkeep
