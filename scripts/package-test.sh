@@ -2,9 +2,9 @@
 # Builds the Debian package and proves what ships: the unit's systemd-analyze rating (at most 2.0),
 # the sandbox against a traced real run (deploy/check-sandbox.sh), the package installed into a
 # clean Debian 12 root made with debootstrap (version, check-config of the default config, a short
-# serve with backup and doctor, remove keeps the conffile, purge removes it and the data), and the
-# Containerfile's runtime stage (deploy/container/setup-runtime.sh) run in another clean root with
-# the server as its unprivileged user. Needs root (debootstrap, chroot, namespaces) and the Debian
+# serve with backup and doctor, an upgrade keeps an edited conffile, remove keeps it, purge removes
+# it and the data), and the Containerfile's runtime stage (deploy/container/setup-runtime.sh) run
+# in another clean root with the server as its unprivileged user. Needs root (debootstrap, chroot, namespaces) and the Debian
 # mirror (SUNKEEP_DEBIAN_MIRROR, default http://deb.debian.org/debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +55,20 @@ for file in /usr/lib/systemd/system/sunkeep.service /usr/share/doc/sunkeep/redir
 done
 systemd-analyze security --offline=true --threshold=20 "$root/usr/lib/systemd/system/sunkeep.service" >/dev/null
 served "$root" 0:0 /etc/sunkeep/sunkeep.toml
+
+# An upgrade keeps the owner's edit of the config: the same package, one version newer.
+newer=$work/newer
+rm -rf "$newer"
+dpkg-deb -R "$deb" "$newer"
+sed -i 's/^Version: .*/&+newer/' "$newer/DEBIAN/control"
+dpkg-deb -b "$newer" "$root/tmp/sunkeep_newer.deb" >/dev/null
+echo '# edited by the owner' >>"$root/etc/sunkeep/sunkeep.toml"
+DEBIAN_FRONTEND=noninteractive in_root "$root" apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 /tmp/sunkeep_newer.deb >/dev/null
+[[ $(in_root "$root" dpkg-query -W -f='${Version}' sunkeep) == *+newer ]] || fail "the newer package did not install"
+grep -qx '# edited by the owner' "$root/etc/sunkeep/sunkeep.toml" || fail "an upgrade lost the owner's edit of the config"
+[ -f "$root/var/lib/sunkeep/sunkeep.db" ] || fail "an upgrade lost the database"
+echo "package-test: an upgrade kept the edited config and the data"
+
 in_root "$root" dpkg --remove sunkeep >/dev/null
 if [ -e "$root/usr/bin/sunkeep" ] || [ ! -f "$root/etc/sunkeep/sunkeep.toml" ] || [ ! -f "$root/var/lib/sunkeep/sunkeep.db" ]; then
   fail "remove must take the program and keep the config and data"
