@@ -1,6 +1,7 @@
 // A consistent online copy of the database (see backup.hpp).
 #include "admin/backup.hpp"
 
+#include "admin/host_probe.hpp"
 #include "storage/sqlite.hpp"
 
 #include <fcntl.h>
@@ -33,12 +34,6 @@ bool create_private_file(const fs::path& path) {
   return true;
 }
 
-std::string quick_check(const fs::path& path) {
-  storage::Connection copy(path.string(), storage::Connection::Mode::read_only);
-  auto check = copy.prepare("PRAGMA quick_check");
-  return check.step() ? check.text(0) : "no answer";
-}
-
 BackupOutcome failed(std::string message) { return {.ok = false, .message = std::move(message)}; }
 
 // Writes the snapshot into `partial` and checks it; "" when it is good.
@@ -48,20 +43,19 @@ std::string write_snapshot(const fs::path& source, const fs::path& partial) {
     storage::Connection db(source.string(), storage::Connection::Mode::read_only);
     db.prepare("VACUUM INTO ?1").bind(1, partial.string()).run();
   }
-  if (const std::string verdict = quick_check(partial); verdict != "ok") return "the copy fails quick_check: " + verdict;
+  const std::string verdict = storage::Connection(partial.string(), storage::Connection::Mode::read_only).query_text("PRAGMA quick_check");
+  if (verdict != "ok") return "the copy fails quick_check: " + verdict;
   if (!sync_path(partial, O_RDONLY)) return "cannot flush " + partial.string() + " to disk";
   return "";
 }
-
-}  // namespace
 
 // The copy is at most the database's size: refuse rather than fill the disk the server may share.
 std::string room_problem(const fs::path& source, const fs::path& folder) {
   std::error_code error;
   const auto needed = fs::file_size(source, error);
-  const auto space = fs::space(folder, error);
-  if (error || space.available >= needed) return "";
-  return "not enough space in " + folder.string() + " (" + std::to_string(space.available >> 20) + " MiB free, the database is " +
+  const auto space = disk_space(folder.string());
+  if (error || !space || space->available >= needed) return "";
+  return "not enough space in " + folder.string() + " (" + std::to_string(space->available >> 20) + " MiB free, the database is " +
          std::to_string(needed >> 20) + " MiB)";
 }
 
@@ -80,6 +74,8 @@ bool put_in_place(const fs::path& partial, const fs::path& target, bool overwrit
   ::unlink(partial.c_str());
   return true;
 }
+
+}  // namespace
 
 BackupOutcome backup_database(const fs::path& source, const fs::path& target, bool overwrite) {
   std::error_code error;

@@ -67,8 +67,7 @@ bool check_database_file(const std::string& path, Findings& findings) {
   }
   try {
     storage::Connection db(path, storage::Connection::Mode::read_only);
-    auto check = db.prepare("PRAGMA quick_check");
-    const std::string verdict = check.step() ? check.text(0) : "no answer";
+    const std::string verdict = db.query_text("PRAGMA quick_check");
     const auto version = db.query_int("PRAGMA user_version");
     if (verdict != "ok") {
       findings.push_back({Verdict::problem, "database", path + " fails quick_check: " + verdict,
@@ -113,18 +112,17 @@ Findings check_database(const std::string& path, bool& readable) {
                         "run doctor as root (sudo): the service's folder is closed to other users"});
     return findings;
   }
+  const fs::path ancestor = existing_ancestor(folder);
   if (exists) {
     readable = check_database_file(path, findings);
     if (auto owner = judge_owner(path, folder)) findings.push_back(std::move(*owner));
   } else {
-    const fs::path ancestor = existing_ancestor(folder);
     const bool writable = ::access(ancestor.c_str(), W_OK) == 0;
     findings.push_back({writable ? Verdict::info : Verdict::problem, "database",
                         "no database at " + path + " yet" + (writable ? ": `sunkeep serve` creates it" : " and " + ancestor.string() + " is not writable"),
                         writable ? "" : "make the folder writable for sunkeep's user or change [storage] path"});
   }
-  const std::string space_folder = existing_ancestor(folder).string();
-  findings.push_back(judge_disk_space(space_folder, disk_space(space_folder)));
+  findings.push_back(judge_disk_space(ancestor.string(), disk_space(ancestor.string())));
   return findings;
 }
 

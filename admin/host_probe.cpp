@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <resolv.h>
 #include <sys/socket.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -212,10 +211,10 @@ std::optional<Resolver> parse_resolver(const std::string& text) {
 }
 
 std::optional<DiskSpace> disk_space(const std::string& path) {
-  struct statvfs info {};
-  if (::statvfs(path.c_str(), &info) != 0) return std::nullopt;
-  return DiskSpace{static_cast<std::uint64_t>(info.f_bavail) * info.f_frsize,
-                   static_cast<std::uint64_t>(info.f_blocks) * info.f_frsize};
+  std::error_code error;
+  const auto space = fs::space(path, error);
+  if (error) return std::nullopt;
+  return DiskSpace{space.available, space.capacity};
 }
 
 }  // namespace sunkeep::admin

@@ -8,7 +8,6 @@
 #include <spdlog/formatter.h>
 
 #include <memory>
-
 #include <string>
 
 namespace sunkeep::admin {

@@ -85,6 +85,11 @@ std::int64_t Connection::query_int(std::string_view sql) {
   return s.step() ? s.int64(0) : 0;
 }
 
+std::string Connection::query_text(std::string_view sql) {
+  Statement s(db_, sql);
+  return s.step() ? s.text(0) : "";
+}
+
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), stmt_(compile(db, sql)) {}
 
 Statement::~Statement() {

@@ -46,6 +46,8 @@ class Connection {
   [[nodiscard]] bool in_transaction() const;
   // The first column of the first row of a query, as an integer (0 when there is no row).
   std::int64_t query_int(std::string_view sql);
+  // The same as text ("" when there is no row), e.g. PRAGMA quick_check's verdict.
+  std::string query_text(std::string_view sql);
   // How many prepared statements wait for reuse.
   [[nodiscard]] std::size_t idle_statements() const;
 
